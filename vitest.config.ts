@@ -1,0 +1,40 @@
+import { defineConfig } from 'vitest/config';
+
+// Three projects, because they need different machines and different discipline:
+// - unit: pure code, runs anywhere;
+// - kernel: real netfilter/conntrack/packets in network namespaces; needs root;
+//   files run one at a time so measurements do not disturb each other;
+// - slo: the SLO suites against a cluster; retry 0 (retrying a latency test until it
+//   passes biases the tail) and no file parallelism.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'kernel',
+          include: ['test/kernel/**/*.test.ts'],
+          fileParallelism: false,
+          testTimeout: 10 * 60_000,
+          hookTimeout: 5 * 60_000,
+          retry: 0,
+        },
+      },
+      {
+        test: {
+          name: 'slo',
+          include: ['suites/**/*.slo.test.ts'],
+          fileParallelism: false,
+          testTimeout: 30 * 60_000,
+          hookTimeout: 15 * 60_000,
+          retry: 0,
+        },
+      },
+    ],
+  },
+});
