@@ -38,7 +38,28 @@ export interface ConntrackEvent {
   /** kernel flow start/stop (nf_conntrack_timestamp=1); ns in XML output */
   kernelStartNs?: bigint;
   kernelStopNs?: bigint;
+  /** resolution of recvNs: 1_000 (text `[sec.usec]`) or 1_000_000_000 (XML `<when>`) */
+  recvResolutionNs?: number;
+  /** resolution of kernelStartNs/StopNs: 1 (XML `<timestamp>`) or 1_000_000_000 (text `[start=ctime]`) */
+  kernelTimeResolutionNs?: number;
+  /** conntrack timeout shown with the event, seconds */
+  timeout?: number;
+  mark?: number;
+  zone?: number;
+  /** the event was caused by a user-space request (`[USERSPACE]`, e.g. `conntrack -D`) */
+  userspace?: boolean;
 }
+
+/** How a FlowRecord ended. */
+export type FlowEnd =
+  /** its DESTROY event arrived (kernel expiry, RST/close, or deletion: see `deletedByUserspace`) */
+  | 'destroy'
+  /** a NEW arrived for its (kernel-reused) id: its DESTROY was lost */
+  | 'replaced'
+  /** still alive when the tracker was flushed */
+  | 'flushed'
+  /** dropped to keep the tracker's memory bounded */
+  | 'evicted';
 
 export interface FlowRecord {
   id: number;
@@ -58,6 +79,21 @@ export interface FlowRecord {
   kernelStopNs?: bigint;
   orig?: Counters;
   replyDir?: Counters;
+  end: FlowEnd;
+  /** the NEW event was not seen (orphan flow kept with `keepOrphans`); newNs is undefined */
+  orphan?: boolean;
+  /** DESTROY came from user space (`conntrack -D`): the flow was ended early, kernelStop is the deletion time */
+  deletedByUserspace?: boolean;
+  assured?: boolean;
+  /** last TCP state shown (DESTROY shows the state at deletion/expiry) */
+  lastTcpState?: string;
+  mark?: number;
+  zone?: number;
+  /** coarsest resolution of the user-space times used (newNs, seenReplyNs, firstFinNs, destroyNs) */
+  recvResolutionNs?: number;
+  kernelTimeResolutionNs?: number;
+  /** events joined into this record */
+  events: number;
 }
 
 /** Lines or events that could not be used, by reason; surfaced so a run is never silently trusted. */
@@ -68,4 +104,13 @@ export interface LossReport {
   malformed: number;
   /** events that reference a flow we never saw begin (NEW missing) */
   orphanEvents: number;
+  /**
+   * holes detectable after the fact: a NEW for an id that is still live (its DESTROY was
+   * lost), a DESTROY showing a reply that no earlier event showed (UPDATEs lost), an event
+   * whose tuple does not match the live flow of its id, and lines conntrack says it printed
+   * that we never read.
+   */
+  gaps: number;
+  /** live flows dropped to keep memory bounded (their later events count as orphans) */
+  evicted: number;
 }
