@@ -1,0 +1,214 @@
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import type { Reporter, TestModule, Vitest } from 'vitest/node';
+import type {
+  Environment,
+  KubeSliMeta,
+  ProfileInfo,
+  ReportDocument,
+  SeriesRecord,
+  Workload,
+} from '../src/report/types.js';
+import { renderConformanceHtml, renderHtml } from './render/html.js';
+import { renderJUnit } from './render/junit.js';
+import { renderConformanceMarkdown, renderMarkdown } from './render/markdown.js';
+import { renderConsole } from './render/text.js';
+
+// The kube-sli vitest reporter. Suites attach their SLI results to the test's meta
+// (src/report attachSliResults → task.meta.kubeSli: series already built and evaluated in
+// the worker); at the end of the run this reporter collects them into one report document
+// and writes the chosen formats. Display only: no statistics here, no cluster calls.
+//
+//   // vitest.config.ts
+//   reporters: ['default', ['./reporters/kube-sli.ts', { outDir: 'sli-report' }]]
+//
+// With no SLI results it prints "kube-sli: no SLO results" (console format) and writes
+// nothing, so it can stay configured for unit runs.
+
+export type KubeSliFormat = 'console' | 'json' | 'junit' | 'markdown' | 'html' | 'conformance';
+export const ALL_FORMATS: readonly KubeSliFormat[] = ['console', 'json', 'junit', 'markdown', 'html', 'conformance'];
+
+export interface KubeSliReporterOptions {
+  /** Output directory; default sli-report. */
+  outDir?: string;
+  /** Default: all formats. */
+  formats?: readonly KubeSliFormat[];
+  /** Defaults for the run; values attached by tests win. */
+  kitVersion?: string;
+  environment?: Partial<Environment>;
+  workload?: Workload;
+  profile?: string | ProfileInfo;
+  /**
+   * Append the Markdown summary to this file; default $GITHUB_STEP_SUMMARY when set.
+   * false turns it off.
+   */
+  stepSummary?: string | false;
+  /** Where console output goes; default vitest's logger. */
+  log?: (text: string) => void;
+}
+
+/** Files a format writes, relative to outDir. */
+export const FORMAT_FILES: Record<Exclude<KubeSliFormat, 'console'>, string[]> = {
+  json: ['report.json'],
+  junit: ['junit.xml'],
+  markdown: ['summary.md'],
+  html: ['report.html'],
+  conformance: ['conformance.md', 'conformance.html'],
+};
+
+async function ownVersion(): Promise<string> {
+  try {
+    const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Report JSON: two-space indent with number arrays (reservoirs) kept on one line. */
+function serialize(doc: ReportDocument): string {
+  const text = JSON.stringify(
+    doc,
+    (_k, v: unknown) => (Array.isArray(v) && v.length > 8 && v.every((x) => typeof x === 'number') ? `\u0000${JSON.stringify(v)}` : v),
+    2,
+  );
+  return `${text.replace(/"\\u0000(\[[^"]*\])"/g, '$1')}\n`;
+}
+
+export interface CollectInput {
+  modules: ReadonlyArray<TestModule>;
+  root: string;
+  startedAt: Date;
+  endedAt: Date;
+  defaults: Pick<KubeSliReporterOptions, 'environment' | 'workload' | 'profile'> & { kitVersion: string };
+}
+
+/** Assemble the run's report document from the tests' kube-sli meta (no statistics). */
+export function collectReport(input: CollectInput): ReportDocument {
+  const series: SeriesRecord[] = [];
+  const ids = new Map<string, number>();
+  let environment: Partial<Environment> | undefined;
+  let workload: Workload = {};
+  let profile: ProfileInfo | undefined;
+  let kitVersion: string | undefined;
+  for (const m of input.modules) {
+    const file = relative(input.root, m.moduleId) || m.moduleId;
+    for (const t of m.children.allTests()) {
+      const meta = (t.meta() as { kubeSli?: KubeSliMeta }).kubeSli;
+      if (meta === undefined) continue;
+      environment ??= meta.environment;
+      workload = { ...(meta.workload ?? {}), ...workload };
+      profile ??= meta.profile;
+      kitVersion ??= meta.kitVersion;
+      for (const s of meta.series) {
+        const n = (ids.get(s.id) ?? 0) + 1;
+        ids.set(s.id, n);
+        const copy: SeriesRecord = { ...s, origin: { file, test: t.fullName } };
+        if (n > 1) {
+          copy.id = `${s.id}#${n}`;
+          copy.notes = [...(s.notes ?? []), `the same series was also reported by another test; renamed to ${copy.id}`];
+        }
+        series.push(copy);
+      }
+    }
+  }
+  const d = input.defaults;
+  const env = { ...(d.environment ?? {}), ...(environment ?? {}) };
+  const p = profile ?? (typeof d.profile === 'string' ? { name: d.profile } : d.profile);
+  const doc: ReportDocument = {
+    kind: 'kube-sli-report',
+    schemaVersion: 1,
+    kitVersion: kitVersion ?? d.kitVersion,
+    startedAt: input.startedAt.toISOString(),
+    endedAt: input.endedAt.toISOString(),
+    environment: {
+      ...env,
+      kubernetesVersion: env.kubernetesVersion ?? null,
+      proxyMode: env.proxyMode ?? null,
+      kernel: env.kernel ?? null,
+      nodes: env.nodes ?? [],
+    },
+    workload: { ...(d.workload ?? {}), ...workload },
+    series,
+  };
+  if (p) doc.profile = p;
+  return doc;
+}
+
+export class KubeSliReporter implements Reporter {
+  protected vitest: Vitest | undefined;
+  protected startedAt = new Date();
+  /** The last collected document (for tests and subclasses). */
+  lastReport: ReportDocument | undefined;
+  /** Files written by the last run. */
+  written: string[] = [];
+
+  constructor(protected readonly options: KubeSliReporterOptions = {}) {}
+
+  onInit(vitest: Vitest): void {
+    this.vitest = vitest;
+    this.startedAt = new Date();
+  }
+
+  onTestRunStart(): void {
+    this.startedAt = new Date();
+  }
+
+  protected log(text: string): void {
+    if (this.options.log) this.options.log(text);
+    else if (this.vitest) this.vitest.logger.log(text.replace(/\n$/, ''));
+    else process.stdout.write(text);
+  }
+
+  async onTestRunEnd(modules: ReadonlyArray<TestModule>): Promise<void> {
+    const doc = collectReport({
+      modules,
+      root: this.vitest?.config.root ?? process.cwd(),
+      startedAt: this.startedAt,
+      endedAt: new Date(),
+      defaults: {
+        kitVersion: this.options.kitVersion ?? (await ownVersion()),
+        environment: this.options.environment,
+        workload: this.options.workload,
+        profile: this.options.profile,
+      },
+    });
+    await this.emit(doc);
+  }
+
+  /** Write the configured formats for a document (also usable without vitest). */
+  async emit(doc: ReportDocument): Promise<string[]> {
+    this.lastReport = doc;
+    this.written = [];
+    const formats = this.options.formats ?? ALL_FORMATS;
+    if (doc.series.length === 0) {
+      if (formats.includes('console')) this.log('kube-sli: no SLO results\n');
+      return this.written;
+    }
+    if (formats.includes('console')) this.log(renderConsole(doc));
+    const outDir = this.options.outDir ?? 'sli-report';
+    const outputs: Array<[string, () => string]> = [];
+    if (formats.includes('json')) outputs.push(['report.json', () => serialize(doc)]);
+    if (formats.includes('junit')) outputs.push(['junit.xml', () => renderJUnit(doc)]);
+    if (formats.includes('markdown')) outputs.push(['summary.md', () => renderMarkdown(doc)]);
+    if (formats.includes('html')) outputs.push(['report.html', () => renderHtml(doc)]);
+    if (formats.includes('conformance')) {
+      outputs.push(['conformance.md', () => renderConformanceMarkdown(doc)], ['conformance.html', () => renderConformanceHtml(doc)]);
+    }
+    if (outputs.length > 0) await mkdir(outDir, { recursive: true });
+    for (const [name, render] of outputs) {
+      const path = join(outDir, name);
+      await writeFile(path, render(), 'utf8');
+      this.written.push(path);
+    }
+    const summary = this.options.stepSummary ?? process.env.GITHUB_STEP_SUMMARY;
+    if (summary && formats.includes('markdown')) {
+      await appendFile(summary, renderMarkdown(doc), 'utf8');
+      this.written.push(summary);
+    }
+    if (this.written.length > 0 && formats.includes('console')) this.log(`kube-sli: wrote ${this.written.join(', ')}\n`);
+    return this.written;
+  }
+}
+
+export default KubeSliReporter;

@@ -1,0 +1,134 @@
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, test } from 'vitest';
+import type { TestModule } from 'vitest/node';
+import { startVitest } from 'vitest/node';
+import ConsoleSummaryReporter from '../../../reporters/console.js';
+import KubeSliReporter, { collectReport } from '../../../reporters/kube-sli.js';
+import { kubeSliMeta, validateReport, type KubeSliMeta, type ReportDocument } from '../../../src/report/index.js';
+
+const META_SUITE = fileURLToPath(new URL('../../fixtures/report/meta-suite/', import.meta.url));
+
+/** A stand-in for vitest's TestModule with just what the reporter reads. */
+function fakeModule(file: string, tests: Array<{ name: string; meta?: KubeSliMeta }>): TestModule {
+  return {
+    moduleId: file,
+    children: {
+      *allTests() {
+        for (const t of tests) yield { fullName: t.name, meta: () => (t.meta ? { kubeSli: t.meta } : {}) };
+      },
+    },
+  } as unknown as TestModule;
+}
+
+const meta = (sli: string, extra: Partial<Parameters<typeof kubeSliMeta>[0]> = {}) =>
+  kubeSliMeta({ results: [{ sli, source: 'capture', labels: { services: '100' }, samples: [1e-5, 2e-5, 3e-5] }], ...extra });
+
+describe('collectReport', () => {
+  test('gathers series from every test, with origin; environment/workload/profile merged', () => {
+    const doc = collectReport({
+      modules: [
+        fakeModule('/repo/suites/a.slo.test.ts', [
+          { name: 'a > one', meta: meta('a_seconds', { environment: { proxyMode: 'nftables', kernel: '6.18' }, workload: { connections: 3 } }) },
+          { name: 'a > none' },
+        ]),
+        fakeModule('/repo/suites/b.slo.test.ts', [{ name: 'b', meta: meta('b_seconds', { environment: { proxyMode: 'iptables' }, profile: 'strict' }) }]),
+      ],
+      root: '/repo',
+      startedAt: new Date(0),
+      endedAt: new Date(60_000),
+      defaults: { kitVersion: '9.9.9', environment: { kubernetesVersion: 'v1.34.1' }, workload: { connections: 1, payload: 64 } },
+    });
+    expect(doc.series.map((s) => [s.sli, s.origin])).toEqual([
+      ['a_seconds', { file: 'suites/a.slo.test.ts', test: 'a > one' }],
+      ['b_seconds', { file: 'suites/b.slo.test.ts', test: 'b' }],
+    ]);
+    expect(doc.environment).toEqual({ kubernetesVersion: 'v1.34.1', proxyMode: 'nftables', kernel: '6.18', nodes: [] });
+    expect(doc.workload).toEqual({ connections: 3, payload: 64 });
+    expect(doc.profile).toEqual({ name: 'strict' });
+    expect(doc.kitVersion).toBe('9.9.9');
+    expect(validateReport(doc)).toEqual([]);
+  });
+
+  test('the same series from two tests is kept under a distinct id', () => {
+    const doc = collectReport({
+      modules: [fakeModule('/r/x.ts', [{ name: 'one', meta: meta('a_seconds') }, { name: 'two', meta: meta('a_seconds') }])],
+      root: '/r',
+      startedAt: new Date(0),
+      endedAt: new Date(1),
+      defaults: { kitVersion: '1' },
+    });
+    expect(doc.series.map((s) => s.id)).toEqual(['a_seconds{source="capture",services="100"}', 'a_seconds{source="capture",services="100"}#2']);
+    expect(validateReport(doc)).toEqual([]);
+  });
+});
+
+describe('KubeSliReporter', () => {
+  test('zero SLO results: prints "no SLO results", writes nothing', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kube-sli-rep-'));
+    let out = '';
+    const r = new KubeSliReporter({ outDir: join(dir, 'out'), log: (t) => void (out += t), stepSummary: false });
+    await r.onTestRunEnd([fakeModule('/r/x.ts', [{ name: 'plain' }])]);
+    expect(out).toBe('kube-sli: no SLO results\n');
+    expect(r.written).toEqual([]);
+    await expect(readdir(join(dir, 'out'))).rejects.toThrow();
+  });
+
+  test('writes every format and appends the Markdown summary to the step summary file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kube-sli-rep-'));
+    let out = '';
+    const summary = join(dir, 'step-summary.md');
+    const r = new KubeSliReporter({ outDir: join(dir, 'out'), log: (t) => void (out += t), stepSummary: summary, kitVersion: '0.1.0' });
+    await r.onTestRunEnd([fakeModule(join(process.cwd(), 'suites/x.slo.test.ts'), [{ name: 't', meta: meta('first_packet_latency_seconds') }])]);
+    expect((await readdir(join(dir, 'out'))).sort()).toEqual(['conformance.html', 'conformance.md', 'junit.xml', 'report.html', 'report.json', 'summary.md']);
+    const json = JSON.parse(await readFile(join(dir, 'out', 'report.json'), 'utf8'));
+    expect(validateReport(json)).toEqual([]);
+    expect(await readFile(summary, 'utf8')).toContain('kube-sli: measurements only (no SLOs)');
+    expect(out).toContain('first_packet_latency_seconds');
+    expect(out).toContain(`kube-sli: wrote ${join(dir, 'out', 'report.json')}`);
+  });
+
+  test('single-format reporters', async () => {
+    let out = '';
+    const r = new ConsoleSummaryReporter({ log: (t) => void (out += t), stepSummary: false });
+    await r.onTestRunEnd([fakeModule('/r/x.ts', [{ name: 't', meta: meta('a_seconds') }])]);
+    expect(out).toContain('a_seconds');
+    expect(r.written).toEqual([]);
+  });
+
+  test('end to end: vitest loads the reporter by path; task.meta.kubeSli travels from the worker', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kube-sli-e2e-'));
+    let out = '';
+    const reporterPath = fileURLToPath(new URL('../../../reporters/kube-sli.ts', import.meta.url));
+    const options = { outDir: dir, log: (t: string) => void (out += t), stepSummary: false as const, kitVersion: '0.1.0' };
+    const vitest = await startVitest(
+      'test',
+      [],
+      { root: META_SUITE, config: false, include: ['**/*.fixture.ts'], watch: false, reporters: [[reporterPath, options]] },
+      { cacheDir: join(dir, 'vite-cache') },
+    );
+    await vitest.close();
+    const doc = JSON.parse(await readFile(join(dir, 'report.json'), 'utf8')) as ReportDocument;
+    expect(validateReport(doc)).toEqual([]);
+    expect(doc.series).toHaveLength(1);
+    const s = doc.series[0];
+    expect(s?.id).toBe('first_packet_latency_seconds{source="capture",services="10000"}');
+    expect(s?.origin).toEqual({ file: 'attach.fixture.ts', test: 'first packet at 10,000 Services' });
+    expect(s?.verdict?.status).toBe('pass');
+    expect(s?.reservoir.values).toHaveLength(2000);
+    expect(doc.environment.proxyMode).toBe('iptables');
+    expect(doc.profile).toEqual({ name: 'strict' });
+    expect(doc.kitVersion).toBe('0.1.0');
+    expect((await readdir(dir)).filter((f) => !f.startsWith('vite-cache')).sort()).toEqual([
+      'conformance.html',
+      'conformance.md',
+      'junit.xml',
+      'report.html',
+      'report.json',
+      'summary.md',
+    ]);
+    expect(out).toContain('✓ conformant: all 1 SLOs passed');
+  }, 60_000);
+});
