@@ -16,6 +16,11 @@ import { ParseError, PORT_PROTOCOLS, calendarToNs, parseUint } from './parse-err
 export interface TextParseOptions {
   /** time zone of `[start=…]`/`[stop=…]` ctime strings (the conntrack process's TZ); default 'utc' */
   timeZone?: 'utc' | 'local';
+  /**
+   * Lines come from a table listing (`conntrack -L -o extended,id,ktimestamp`), which has no
+   * `[NEW]`/`[UPDATE]`/`[DESTROY]` tag: they parse as UPDATE events with `listed: true`.
+   */
+  listing?: boolean;
 }
 
 const MONTHS: Record<string, number> = {
@@ -126,6 +131,8 @@ export function parseTextLine(line: string, opts: TextParseOptions = {}): Conntr
   } else if (line.startsWith('[DESTROY]', i)) {
     type = 'DESTROY';
     i += 9;
+  } else if (opts.listing && line.charCodeAt(i) !== 91 /* [ */) {
+    type = 'UPDATE';
   } else {
     return new ParseError(`unknown event type ${JSON.stringify(line.substring(i, Math.min(len, i + 20)))}`, line);
   }
@@ -332,6 +339,7 @@ export function parseTextLine(line: string, opts: TextParseOptions = {}): Conntr
   if (mark !== undefined) ev.mark = mark;
   if (zone !== undefined) ev.zone = zone;
   if (userspace) ev.userspace = true;
+  if (opts.listing) ev.listed = true;
   return ev;
 }
 

@@ -38,6 +38,15 @@ export interface FlowTrackerOptions {
   maxLiveFlows?: number;
 }
 
+export interface SettleResult {
+  /** closed flows finished with their listed counters */
+  settled: number;
+  /** listed flows still open: left live */
+  open: number;
+  /** listed flows this tracker has no NEW for (began before watching, or their NEW was lost) */
+  unseen: number;
+}
+
 export interface TrackerStats {
   events: number;
   /** events dropped by the serviceCidrs filter */
@@ -67,6 +76,8 @@ export class FlowTracker {
   private readonly cidrs: Cidr[] | undefined;
   private readonly memo = new Map<string, boolean>();
   private readonly queue: FlowRecord[] = [];
+  /** ids finished by settle(), with their flow key: their later DESTROY is expected, not an orphan */
+  private readonly settledIds = new Map<number, string>();
   private readonly onRecord: ((r: FlowRecord) => void) | undefined;
   private readonly keepOrphans: boolean;
   private readonly maxLive: number;
@@ -121,6 +132,11 @@ export class FlowTracker {
       this.finish(l, 'replaced');
       l = undefined;
     }
+    if (l === undefined && this.settledIds.get(ev.id) === flowKey(ev)) {
+      // the late DESTROY (or TIME_WAIT update) of a flow settle() already finished
+      if (ev.type === 'DESTROY') this.settledIds.delete(ev.id);
+      return;
+    }
     if (l === undefined) {
       const preStart = this.isPreStart(ev);
       if (preStart) this.preStartEvents++;
@@ -137,6 +153,33 @@ export class FlowTracker {
     }
     this.apply(l, ev);
     if (ev.type === 'DESTROY') this.finish(l, 'destroy');
+  }
+
+  /**
+   * Finish every live flow that a table listing shows closed (TIME_WAIT or CLOSE), taking its
+   * final counters from the listing. Flows still open stay live; listed flows whose NEW we
+   * never saw are only counted (`unseen`), since a listing cannot tell when they began.
+   */
+  settle(listed: Iterable<ConntrackEvent>): SettleResult {
+    const result: SettleResult = { settled: 0, open: 0, unseen: 0 };
+    for (const ev of listed) {
+      if (this.cidrs !== undefined && !this.inService(ev.original.dst.addr)) continue;
+      const l = this.live.get(ev.id);
+      if (l === undefined || !sameFlow(l.rec, ev)) {
+        if (this.settledIds.get(ev.id) !== flowKey(ev)) result.unseen++;
+        continue;
+      }
+      if (ev.tcpState !== 'TIME_WAIT' && ev.tcpState !== 'CLOSE') {
+        result.open++;
+        continue;
+      }
+      this.apply(l, ev);
+      this.finish(l, 'settled');
+      if (this.settledIds.size >= this.maxLive) this.settledIds.delete(this.settledIds.keys().next().value!);
+      this.settledIds.set(ev.id, flowKey(ev));
+      result.settled++;
+    }
+    return result;
   }
 
   /** Count a line the parser rejected (the last few are kept for diagnostics). */
@@ -314,6 +357,11 @@ function newRecord(ev: ConntrackEvent, orphan: boolean): FlowRecord {
   };
   if (orphan) rec.orphan = true;
   return rec;
+}
+
+function flowKey(ev: ConntrackEvent): string {
+  const o = ev.original;
+  return `${ev.proto} ${o.src.addr} ${o.src.port} ${o.dst.addr} ${o.dst.port}`;
 }
 
 function sameFlow(r: FlowRecord, ev: ConntrackEvent): boolean {

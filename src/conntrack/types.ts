@@ -48,6 +48,8 @@ export interface ConntrackEvent {
   zone?: number;
   /** the event was caused by a user-space request (`[USERSPACE]`, e.g. `conntrack -D`) */
   userspace?: boolean;
+  /** from a table listing (`conntrack -L`), not an event: no receive time, current counters */
+  listed?: boolean;
 }
 
 /** How a FlowRecord ended. */
@@ -59,7 +61,13 @@ export type FlowEnd =
   /** still alive when the tracker was flushed */
   | 'flushed'
   /** dropped to keep the tracker's memory bounded */
-  | 'evicted';
+  | 'evicted'
+  /**
+   * closed (TIME_WAIT/CLOSE) when a table listing was taken: its counters are final and came
+   * from that listing, so its DESTROY (after TIME_WAIT, ~120 s) is not waited for. Listings
+   * are netlink dumps, flow-controlled and lossless, unlike a burst of DESTROY events.
+   */
+  | 'settled';
 
 export interface FlowRecord {
   id: number;
