@@ -1,0 +1,288 @@
+// The node agent: both collectors in one network namespace, a Prometheus endpoint
+// (prom-client) for dashboards, and a bounded stream of exact flow records for the
+// suites. The same code runs as the DaemonSet (hostNetwork, in the node's namespace) and
+// in the kernel tests (in a namespace the test made).
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startCapture, type CaptureHandle } from '../capture/collector.js';
+import type { CaptureConnection } from '../capture/types.js';
+import { startConntrack, type ConntrackHandle } from '../conntrack/collector.js';
+import type { SettleResult } from '../conntrack/tracker.js';
+import type { FlowRecord, LossReport } from '../conntrack/types.js';
+import { parseCidr } from '../net/cidr.js';
+import { sysctl } from '../netns/netns.js';
+import { LatencyHistogram } from '../sli/histogram.js';
+import { FlowBuffer } from './flow-buffer.js';
+import { AgentMetrics } from './metrics.js';
+import { captureFlowJson, conntrackFlowJson, type FlowJson } from './records.js';
+
+export interface AgentOptions {
+  /** network namespace to observe (`ip netns exec`); undefined = the agent's own */
+  netns?: string;
+  serviceCidrs: string[];
+  /** tcpdump interface; `any` sees every interface of the node */
+  captureIface?: string;
+  capture?: boolean;
+  conntrack?: boolean;
+  /** conntrack netlink receive buffer (`-b`); default DEFAULT_CONNTRACK_BUFFER_BYTES */
+  conntrackBufferBytes?: number;
+  listenHost?: string;
+  listenPort?: number;
+  /**
+   * 'records' keeps the newest `flowBufferCapacity` records for /flows; 'histogram' keeps
+   * none, only the mergeable histograms, so memory is flat however many flows pass.
+   */
+  mode?: 'records' | 'histogram';
+  flowBufferCapacity?: number;
+  /** progress and errors; default stderr */
+  log?: (line: string) => void;
+}
+
+export interface AgentStatus {
+  netns?: string;
+  serviceCidrs: string[];
+  mode: 'records' | 'histogram';
+  flows: { capture: number; conntrack: number };
+  capture?: { running: boolean; vipSeenOnWire: number; malformed: number; ignored: number; error?: string };
+  conntrack?: { running: boolean; loss: LossReport; error?: string };
+  /** lost or unusable events of any kind: a run with any is flagged, never silently trusted */
+  lossy: boolean;
+  /** mergeable histograms of everything seen (LatencyHistogram.encode) */
+  histograms: Record<string, string>;
+}
+
+export interface AgentHandle {
+  url: string;
+  status(): AgentStatus;
+  flows(since: number, limit?: number): { records: FlowJson[]; next: number; missed: number };
+  metrics(): Promise<string>;
+  /** finish closed flows from a lossless conntrack table listing (see ConntrackHandle.settle) */
+  settle(): Promise<SettleResult>;
+  stop(): Promise<void>;
+}
+
+export class AgentConfigError extends Error {}
+
+function validate(opts: AgentOptions): void {
+  if (opts.serviceCidrs.length === 0) {
+    throw new AgentConfigError('no service CIDR given: pass --service-cidr (e.g. 10.96.0.0/12), repeatable');
+  }
+  for (const c of opts.serviceCidrs) parseCidr(c); // throws a CidrError naming the bad one
+  if (opts.capture === false && opts.conntrack === false) {
+    throw new AgentConfigError('both collectors are disabled: enable capture or conntrack');
+  }
+  const port = opts.listenPort ?? 9464;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new AgentConfigError(`listen port ${port} is not a TCP port (0-65535)`);
+  }
+}
+
+export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
+  validate(opts);
+  const log = opts.log ?? ((l: string) => process.stderr.write(`kube-sli agent: ${l}\n`));
+  const mode = opts.mode ?? 'records';
+  const metrics = new AgentMetrics();
+  const buffer = new FlowBuffer<FlowJson>(mode === 'records' ? (opts.flowBufferCapacity ?? 500_000) : 1);
+  const counts = { capture: 0, conntrack: 0 };
+  const hist = {
+    capture_first_packet_latency_seconds: new LatencyHistogram(),
+    capture_connection_total_latency_seconds: new LatencyHistogram(),
+    conntrack_first_packet_latency_seconds: new LatencyHistogram(),
+    conntrack_connection_total_latency_seconds: new LatencyHistogram(),
+    conntrack_connection_throughput_bytes_per_second: new LatencyHistogram(),
+  };
+
+  // Counters and sysctls live in the observed namespace; accounting is what gives bytes.
+  await sysctl(opts.netns, {
+    'net.netfilter.nf_conntrack_acct': 1,
+    'net.netfilter.nf_conntrack_timestamp': 1,
+  }).catch((e: Error) => {
+    throw new AgentConfigError(
+      `cannot enable conntrack accounting${opts.netns ? ` in netns ${opts.netns}` : ''}: ${e.message}. ` +
+        'Is nf_conntrack loaded (a nat rule loads it) and is the agent privileged (NET_ADMIN)?',
+    );
+  });
+
+  const onCapture = (c: CaptureConnection): void => {
+    counts.capture++;
+    metrics.flows.inc({ source: 'capture' });
+    const rec = captureFlowJson(c);
+    if (rec.firstPacketSeconds !== undefined) {
+      metrics.firstPacket.observe({ source: 'capture' }, rec.firstPacketSeconds);
+      hist.capture_first_packet_latency_seconds.record(rec.firstPacketSeconds);
+    }
+    if (rec.totalSeconds !== undefined) {
+      metrics.totalLatency.observe({ source: 'capture' }, rec.totalSeconds);
+      hist.capture_connection_total_latency_seconds.record(rec.totalSeconds);
+    }
+    if (mode === 'records') buffer.push(rec);
+  };
+  const onConntrack = (r: FlowRecord): void => {
+    counts.conntrack++;
+    metrics.flows.inc({ source: 'conntrack' });
+    const rec = conntrackFlowJson(r);
+    if (rec.firstPacketSeconds !== undefined) {
+      metrics.firstPacket.observe({ source: 'conntrack' }, rec.firstPacketSeconds);
+      hist.conntrack_first_packet_latency_seconds.record(rec.firstPacketSeconds);
+    }
+    if (rec.totalSeconds !== undefined) {
+      metrics.totalLatency.observe({ source: 'conntrack' }, rec.totalSeconds);
+      hist.conntrack_connection_total_latency_seconds.record(rec.totalSeconds);
+    }
+    if (rec.throughputBytesPerSecond !== undefined) {
+      metrics.throughput.observe(rec.throughputBytesPerSecond);
+      // the histogram is unit-agnostic: bytes/s recorded as if seconds, read back the same way
+      hist.conntrack_connection_throughput_bytes_per_second.record(rec.throughputBytesPerSecond);
+    }
+    if (mode === 'records') buffer.push(rec);
+  };
+
+  let capture: CaptureHandle | undefined;
+  let conntrack: ConntrackHandle | undefined;
+  const stopAll = async (): Promise<void> => {
+    await Promise.allSettled([capture?.stop(), conntrack?.stop()]);
+  };
+  try {
+    if (opts.conntrack !== false) {
+      conntrack = startConntrack({
+        netns: opts.netns,
+        serviceCidrs: opts.serviceCidrs,
+        bufferBytes: opts.conntrackBufferBytes,
+        onRecord: onConntrack,
+      });
+      await conntrack.ready;
+      metrics.collectorUp.set({ source: 'conntrack' }, 1);
+      log(`conntrack events: pid ${conntrack.pid}${opts.netns ? ` in netns ${opts.netns}` : ''}`);
+    }
+    if (opts.capture !== false) {
+      capture = startCapture({
+        netns: opts.netns,
+        iface: opts.captureIface ?? 'any',
+        serviceCidrs: opts.serviceCidrs,
+        onConnection: onCapture,
+      });
+      await capture.ready;
+      metrics.collectorUp.set({ source: 'capture' }, 1);
+      log(`capture: pid ${capture.pid} on ${opts.captureIface ?? 'any'} (${capture.linkType ?? '?'})`);
+    }
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+
+  const status = (): AgentStatus => {
+    const loss = conntrack?.loss();
+    const cap = capture?.stats;
+    const lossy =
+      (loss !== undefined && loss.overruns + loss.malformed + loss.orphanEvents + loss.gaps + loss.evicted > 0) ||
+      (cap !== undefined && cap.malformed > 0) ||
+      (capture?.error ?? conntrack?.error) !== undefined;
+    return {
+      netns: opts.netns,
+      serviceCidrs: opts.serviceCidrs,
+      mode,
+      flows: { ...counts },
+      capture: capture && {
+        running: capture.error === undefined,
+        vipSeenOnWire: capture.stats.vipSeenOnWire,
+        malformed: capture.stats.malformed,
+        ignored: capture.stats.ignored,
+        error: capture.error?.message,
+      },
+      conntrack: conntrack && { running: conntrack.error === undefined, loss: conntrack.loss(), error: conntrack.error?.message },
+      lossy,
+      histograms: Object.fromEntries(Object.entries(hist).map(([k, h]) => [k, h.encode()])),
+    };
+  };
+
+  const syncLossMetrics = (): void => {
+    const loss = conntrack?.loss();
+    if (loss) {
+      for (const reason of ['overruns', 'malformed', 'orphanEvents', 'gaps', 'evicted'] as const) {
+        metrics.raiseLost('conntrack', reason, loss[reason]);
+      }
+    }
+    if (capture) {
+      metrics.raiseLost('capture', 'malformed', capture.stats.malformed);
+      metrics.raiseVipSyns(capture.stats.vipSeenOnWire);
+    }
+    metrics.collectorUp.set({ source: 'capture' }, capture && capture.error === undefined ? 1 : 0);
+    metrics.collectorUp.set({ source: 'conntrack' }, conntrack && conntrack.error === undefined ? 1 : 0);
+  };
+
+  const settle = async (): Promise<SettleResult> => {
+    if (!conntrack) throw new AgentConfigError('settle needs the conntrack collector, which is disabled');
+    return conntrack.settle();
+  };
+
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://agent');
+    if (url.pathname === '/metrics') {
+      syncLossMetrics();
+      void metrics.registry.metrics().then((text) => {
+        res.writeHead(200, { 'content-type': metrics.registry.contentType });
+        res.end(text);
+      });
+    } else if (url.pathname === '/flows') {
+      const since = Number(url.searchParams.get('since') ?? '0');
+      const limit = Number(url.searchParams.get('limit') ?? '10000');
+      if (!Number.isInteger(since) || since < 0 || !Number.isInteger(limit) || limit < 1) {
+        res.writeHead(400).end('since must be a non-negative integer and limit a positive one\n');
+        return;
+      }
+      const page = buffer.read(since, Math.min(limit, 100_000));
+      res.writeHead(200, {
+        'content-type': 'application/x-ndjson',
+        'x-kube-sli-next': String(page.next),
+        'x-kube-sli-missed': String(page.missed),
+      });
+      res.end(page.records.map((r) => JSON.stringify(r)).join('\n') + (page.records.length ? '\n' : ''));
+    } else if (url.pathname === '/settle' && req.method === 'POST') {
+      settle().then(
+        (r) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(r)),
+        (e: Error) => res.writeHead(500).end(`settle failed: ${e.message}\n`),
+      );
+    } else if (url.pathname === '/status') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(status()));
+    } else if (url.pathname === '/healthz') {
+      const s = status();
+      const ok = (s.capture?.running ?? true) && (s.conntrack?.running ?? true);
+      res.writeHead(ok ? 200 : 503).end(ok ? 'ok\n' : `collector down: ${s.capture?.error ?? s.conntrack?.error}\n`);
+    } else {
+      res.writeHead(404).end('try /metrics, /flows?since=0, /status, /healthz, POST /settle\n');
+    }
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (e: NodeJS.ErrnoException) =>
+        reject(
+          e.code === 'EADDRINUSE'
+            ? new AgentConfigError(`listen port ${opts.listenPort ?? 9464} is in use: pick another with --listen host:port`)
+            : e,
+        ),
+      );
+      server.listen(opts.listenPort ?? 9464, opts.listenHost ?? '127.0.0.1', () => resolve());
+    });
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+
+  return {
+    url: `http://${host}:${addr.port}`,
+    status,
+    flows: (since, limit) => buffer.read(since, limit),
+    metrics: () => {
+      syncLossMetrics();
+      return metrics.registry.metrics();
+    },
+    settle,
+    stop: async () => {
+      await new Promise<void>((r) => server.close(() => r()));
+      server.closeAllConnections();
+      await stopAll();
+    },
+  };
+}

@@ -1,0 +1,107 @@
+// Flow records as the agent streams them: one JSON object per line, epoch-ns times as
+// decimal strings (JSON has no 64-bit integers), SLI values precomputed in seconds.
+import { firstPacketLatencySeconds, totalLatencySeconds } from '../capture/tracker.js';
+import type { CaptureConnection } from '../capture/types.js';
+import {
+  conntrackFirstPacketSeconds,
+  conntrackTotalSeconds,
+  throughputBytesPerSecond,
+} from '../conntrack/tracker.js';
+import type { FlowRecord } from '../conntrack/types.js';
+
+export interface CaptureFlowJson {
+  source: 'capture';
+  clientAddr: string;
+  clientPort: number;
+  vipAddr: string;
+  vipPort: number;
+  synNs: string;
+  synAckNs?: string;
+  endNs?: string;
+  endKind?: 'FIN' | 'RST';
+  synRetransmits: number;
+  incomplete?: string;
+  firstPacketSeconds?: number;
+  totalSeconds?: number;
+}
+
+export interface ConntrackFlowJson {
+  source: 'conntrack';
+  id: number;
+  proto: string;
+  clientAddr: string;
+  clientPort: number;
+  vipAddr: string;
+  vipPort: number;
+  backendAddr: string;
+  backendPort: number;
+  dnat: boolean;
+  end: string;
+  newNs?: string;
+  seenReplyNs?: string;
+  firstFinNs?: string;
+  destroyNs?: string;
+  kernelStartNs?: string;
+  kernelStopNs?: string;
+  origBytes?: number;
+  origPackets?: number;
+  replyBytes?: number;
+  replyPackets?: number;
+  deletedByUserspace?: boolean;
+  firstPacketSeconds?: number;
+  totalSeconds?: number;
+  throughputBytesPerSecond?: number;
+}
+
+export type FlowJson = CaptureFlowJson | ConntrackFlowJson;
+
+const ns = (v: bigint | undefined): string | undefined => (v === undefined ? undefined : v.toString());
+
+export function captureFlowJson(c: CaptureConnection): CaptureFlowJson {
+  return {
+    source: 'capture',
+    clientAddr: c.clientAddr,
+    clientPort: c.clientPort,
+    vipAddr: c.vipAddr,
+    vipPort: c.vipPort,
+    synNs: c.synNs.toString(),
+    synAckNs: ns(c.synAckNs),
+    endNs: ns(c.endNs),
+    endKind: c.endKind,
+    synRetransmits: c.synRetransmits,
+    incomplete: c.incomplete,
+    firstPacketSeconds: firstPacketLatencySeconds(c),
+    totalSeconds: totalLatencySeconds(c),
+  };
+}
+
+export function conntrackFlowJson(r: FlowRecord): ConntrackFlowJson {
+  return {
+    source: 'conntrack',
+    id: r.id,
+    proto: r.proto,
+    clientAddr: r.original.src.addr,
+    clientPort: r.original.src.port,
+    vipAddr: r.original.dst.addr,
+    vipPort: r.original.dst.port,
+    // the reply tuple's source is where the flow really went (after DNAT)
+    backendAddr: r.reply.src.addr,
+    backendPort: r.reply.src.port,
+    dnat: r.dnat,
+    end: r.end,
+    newNs: ns(r.newNs),
+    seenReplyNs: ns(r.seenReplyNs),
+    firstFinNs: ns(r.firstFinNs),
+    destroyNs: ns(r.destroyNs),
+    kernelStartNs: ns(r.kernelStartNs),
+    kernelStopNs: ns(r.kernelStopNs),
+    origBytes: r.orig?.bytes,
+    origPackets: r.orig?.packets,
+    replyBytes: r.replyDir?.bytes,
+    replyPackets: r.replyDir?.packets,
+    deletedByUserspace: r.deletedByUserspace,
+    firstPacketSeconds: conntrackFirstPacketSeconds(r),
+    totalSeconds: conntrackTotalSeconds(r),
+    throughputBytesPerSecond: throughputBytesPerSecond(r),
+  };
+}

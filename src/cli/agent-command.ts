@@ -1,0 +1,85 @@
+// `kube-sli agent`: the node agent as a long-running process.
+import { parseArgs } from 'node:util';
+import { AgentConfigError, startAgent } from '../agent/agent.js';
+import { CidrError } from '../net/cidr.js';
+import { EXIT, UsageError } from './exit-codes.js';
+
+export const AGENT_USAGE = `usage: kube-sli agent --service-cidr CIDR [--service-cidr CIDR ...] [options]
+
+Observes Service connections in one network namespace with packet capture (tcpdump) and
+conntrack events, and serves what it saw:
+  /metrics           Prometheus histograms and loss counters
+  /flows?since=N     exact flow records as JSON lines (header x-kube-sli-next: next cursor)
+  /status            collector state, loss report, mergeable histograms
+  /healthz           200 while both collectors run
+
+options:
+  --netns NAME            observe this network namespace (default: the agent's own)
+  --service-cidr CIDR     Service IP range(s) to watch (repeatable; required)
+  --listen HOST:PORT      where to serve (default 127.0.0.1:9464)
+  --iface NAME            capture interface (default any)
+  --mode records|histogram  keep flow records for /flows, or only histograms (flat memory)
+  --no-capture / --no-conntrack  disable one collector
+  --conntrack-buffer BYTES  netlink receive buffer (default 67108864)`;
+
+export async function agentCommand(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        netns: { type: 'string' },
+        'service-cidr': { type: 'string', multiple: true },
+        listen: { type: 'string', default: '127.0.0.1:9464' },
+        iface: { type: 'string', default: 'any' },
+        mode: { type: 'string', default: 'records' },
+        'no-capture': { type: 'boolean', default: false },
+        'no-conntrack': { type: 'boolean', default: false },
+        'conntrack-buffer': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}\n\n${AGENT_USAGE}`);
+  }
+  if (values.help) {
+    console.log(AGENT_USAGE);
+    return EXIT.ok;
+  }
+  const listen = /^\[?([^\]]*?)\]?:(\d+)$/.exec(values.listen);
+  if (!listen) throw new UsageError(`--listen "${values.listen}" must be HOST:PORT, e.g. 127.0.0.1:9464`);
+  if (values.mode !== 'records' && values.mode !== 'histogram') {
+    throw new UsageError(`--mode "${values.mode}" must be records or histogram`);
+  }
+  const buf = values['conntrack-buffer'];
+  if (buf !== undefined && !/^\d+$/.test(buf)) throw new UsageError(`--conntrack-buffer "${buf}" must be a byte count`);
+
+  let agent;
+  try {
+    agent = await startAgent({
+      netns: values.netns,
+      serviceCidrs: values['service-cidr'] ?? [],
+      captureIface: values.iface,
+      capture: !values['no-capture'],
+      conntrack: !values['no-conntrack'],
+      conntrackBufferBytes: buf === undefined ? undefined : Number(buf),
+      listenHost: listen[1] || '127.0.0.1',
+      listenPort: Number(listen[2]),
+      mode: values.mode,
+    });
+  } catch (e) {
+    if (e instanceof AgentConfigError || e instanceof CidrError) throw new UsageError(e.message);
+    throw e;
+  }
+  console.log(JSON.stringify({ listening: agent.url }));
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string): void => {
+      process.stderr.write(`kube-sli agent: ${sig}, stopping collectors\n`);
+      void agent.stop().then(resolve);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  return EXIT.ok;
+}

@@ -1,0 +1,48 @@
+// kube-sli command line (importable; main.ts is the process entry). Each subcommand
+// returns an exit code from EXIT; errors are mapped here so every command reports them the same way.
+import { createRequire } from 'node:module';
+import { agentCommand } from './agent-command.js';
+import { compareCommand } from './compare.js';
+import { EXIT, UsageError } from './exit-codes.js';
+
+const USAGE = `usage: kube-sli <command> [options]
+
+commands:
+  agent      run the node agent (capture + conntrack collectors, Prometheus, flow records)
+  compare    compare two report files (base, candidate); exit 1 on a significant regression
+  version    print the kit version
+
+Run "kube-sli <command> --help" for a command's options.`;
+
+const commands: Record<string, (argv: string[]) => Promise<number>> = {
+  agent: agentCommand,
+  compare: compareCommand,
+  version: async () => {
+    const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
+    console.log(pkg.version);
+    return EXIT.ok;
+  },
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(USAGE);
+    return name === undefined ? EXIT.invalidConfig : EXIT.ok;
+  }
+  const command = commands[name];
+  if (!command) {
+    console.error(`kube-sli: unknown command "${name}"\n\n${USAGE}`);
+    return EXIT.invalidConfig;
+  }
+  try {
+    return await command(rest);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      console.error(`kube-sli ${name}: ${e.message}`);
+      return EXIT.invalidConfig;
+    }
+    console.error(`kube-sli ${name}: ${(e as Error).stack ?? String(e)}`);
+    return EXIT.infrastructure;
+  }
+}

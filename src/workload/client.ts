@@ -1,0 +1,125 @@
+// Load generator: CONN_PER_CLIENT connections to one target with CLIENT_CONCURRENCY in
+// flight, each `GET <path>` read to EOF. One JSON line per connection on stdout carries
+// the client-side view (connect time, total time, bytes each way, local port) that the
+// kit joins with conntrack and capture records.
+import net from 'node:net';
+import { requestFor } from './protocol.js';
+
+export interface ClientOptions {
+  host: string;
+  port: number;
+  connections: number;
+  concurrency: number;
+  path: string;
+  timeoutMs: number;
+}
+
+export interface ClientConnectionResult {
+  seq: number;
+  localAddr?: string;
+  localPort?: number;
+  /** epoch ns when connect() was called */
+  startNs: string;
+  connectSeconds?: number;
+  totalSeconds?: number;
+  bytesSent: number;
+  bytesReceived: number;
+  error?: string;
+}
+
+const epochBaseNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
+const nowEpochNs = (): bigint => epochBaseNs + process.hrtime.bigint();
+
+export function oneConnection(opts: ClientOptions, seq: number): Promise<ClientConnectionResult> {
+  return new Promise((resolve) => {
+    const t0 = process.hrtime.bigint();
+    const result: ClientConnectionResult = { seq, startNs: String(epochBaseNs + t0), bytesSent: 0, bytesReceived: 0 };
+    const sock = net.connect({ host: opts.host, port: opts.port, noDelay: true });
+    const timer = setTimeout(() => sock.destroy(new Error(`timed out after ${opts.timeoutMs} ms`)), opts.timeoutMs);
+    sock.once('connect', () => {
+      result.connectSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      result.localAddr = sock.localAddress;
+      result.localPort = sock.localPort;
+      sock.write(requestFor(opts.path, opts.host));
+    });
+    sock.on('data', () => undefined);
+    sock.once('end', () => sock.end());
+    sock.once('close', () => {
+      clearTimeout(timer);
+      result.bytesSent = sock.bytesWritten;
+      result.bytesReceived = sock.bytesRead;
+      if (result.error === undefined) result.totalSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+      resolve(result);
+    });
+    sock.once('error', (err) => {
+      result.error = err.message;
+    });
+  });
+}
+
+export async function runClient(
+  opts: ClientOptions,
+  onResult: (r: ClientConnectionResult) => void,
+): Promise<{ ok: number; failed: number }> {
+  let next = 0;
+  let ok = 0;
+  let failed = 0;
+  const worker = async (): Promise<void> => {
+    while (next < opts.connections) {
+      const r = await oneConnection(opts, next++);
+      if (r.error) failed++;
+      else ok++;
+      onResult(r);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency, opts.connections)) }, worker));
+  return { ok, failed };
+}
+
+export function parseClientArgs(argv: readonly string[], env = process.env): ClientOptions {
+  const flag = (name: string): string | undefined => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const target = flag('target');
+  const m = target ? /^\[?([^\]]+?)\]?:(\d+)$/.exec(target) : null;
+  if (!m) throw new Error(`--target "${target ?? ''}" must be host:port or [v6addr]:port`);
+  const int = (name: string, envName: string, dflt: number): number => {
+    const raw = flag(name) ?? env[envName];
+    if (raw === undefined) return dflt;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${name}/${envName} "${raw}" must be a positive integer`);
+    return n;
+  };
+  return {
+    host: m[1]!,
+    port: Number(m[2]),
+    connections: int('connections', 'CONN_PER_CLIENT', 100),
+    concurrency: int('concurrency', 'CLIENT_CONCURRENCY', 1),
+    path: flag('path') ?? '/bytes/1000',
+    timeoutMs: int('timeout-ms', 'CLIENT_TIMEOUT_MS', 10_000),
+  };
+}
+
+async function main(): Promise<void> {
+  let opts: ClientOptions;
+  try {
+    opts = parseClientArgs(process.argv.slice(2));
+  } catch (e) {
+    console.error((e as Error).message);
+    process.exit(2);
+  }
+  const out: string[] = [];
+  const flush = (): void => {
+    if (out.length) process.stdout.write(out.join(''));
+    out.length = 0;
+  };
+  const summary = await runClient(opts, (r) => {
+    out.push(JSON.stringify(r) + '\n');
+    if (out.length >= 256) flush();
+  });
+  flush();
+  process.stdout.write(JSON.stringify({ summary }) + '\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) void main();

@@ -1,0 +1,83 @@
+// Backend for kernel tests and lab pods: answers `GET /bytes/N` with N bytes and closes
+// (the server sends the first FIN, as an HTTP/1.0-style server does), `/healthz` with ok.
+import net from 'node:net';
+import { requestedBytes } from './protocol.js';
+
+const CHUNK = Buffer.alloc(256 * 1024, 0x61);
+
+export interface ServerHandle {
+  port: number;
+  close(): Promise<void>;
+}
+
+export function startServer(port: number, host = '::'): Promise<ServerHandle> {
+  const server = net.createServer((sock) => {
+    sock.setNoDelay(true);
+    let head = '';
+    const onData = (d: Buffer): void => {
+      head += d.toString('latin1');
+      const end = head.indexOf('\r\n\r\n');
+      if (end < 0) {
+        if (head.length > 8192) sock.destroy();
+        return;
+      }
+      sock.off('data', onData);
+      const path = head.split(' ')[1] ?? '/';
+      respond(sock, path);
+    };
+    sock.on('data', onData);
+    sock.on('error', () => sock.destroy());
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port, host, ipv6Only: false }, () => {
+      const addr = server.address();
+      resolve({
+        port: typeof addr === 'object' && addr ? addr.port : port,
+        close: () => new Promise<void>((r) => server.close(() => r())),
+      });
+    });
+  });
+}
+
+function respond(sock: net.Socket, path: string): void {
+  const n = path === '/healthz' ? 2 : requestedBytes(path);
+  if (n === undefined) {
+    sock.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    return;
+  }
+  sock.write(`HTTP/1.1 200 OK\r\nContent-Length: ${n}\r\nConnection: close\r\n\r\n`);
+  if (path === '/healthz') {
+    sock.end('ok');
+    return;
+  }
+  let left = n;
+  const pump = (): void => {
+    while (left > 0) {
+      const part = left >= CHUNK.length ? CHUNK : CHUNK.subarray(0, left);
+      left -= part.length;
+      if (!sock.write(part)) {
+        sock.once('drain', pump);
+        return;
+      }
+    }
+    sock.end();
+  };
+  pump();
+}
+
+async function main(): Promise<void> {
+  const port = Number(process.argv[2] ?? process.env.PORT ?? 8080);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    console.error(`invalid port "${process.argv[2]}": give a TCP port 0-65535`);
+    process.exit(2);
+  }
+  const handle = await startServer(port);
+  // One line on stdout says where it listens: whoever started it waits on that line.
+  console.log(JSON.stringify({ listening: handle.port }));
+  const stop = (): void => void handle.close().then(() => process.exit(0));
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) void main();
