@@ -249,6 +249,7 @@ export function startConntrack(opts: CollectorOptions = {}): ConntrackHandle {
   child?.stderr.on('data', (b: Buffer) => stderrLines.push(b));
 
   const readyTimer = setTimeout(() => {
+    if (isReady) return; // (also cleared on ready; never kill a collector that started)
     settleReady(
       new Error(
         `${cmdText}: not ready after ${opts.readyTimeoutMs ?? CONNTRACK_READY_TIMEOUT_MS} ms (no NOTICE line on stderr)` +
@@ -258,6 +259,10 @@ export function startConntrack(opts: CollectorOptions = {}): ConntrackHandle {
     if (child?.pid !== undefined) killPid(child.pid, 'SIGKILL');
   }, opts.readyTimeoutMs ?? CONNTRACK_READY_TIMEOUT_MS);
   readyTimer.unref();
+  void ready.then(
+    () => clearTimeout(readyTimer),
+    () => clearTimeout(readyTimer),
+  );
 
   const exited: Promise<CollectorExit> = (async () => {
     let exitCode: number | undefined;

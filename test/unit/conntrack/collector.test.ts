@@ -57,6 +57,14 @@ describe('startConntrack (stand-in conntrack)', () => {
     expect(h.error).toBeUndefined();
   });
 
+  it('keeps a started collector running past the ready timeout', async () => {
+    const h = fake(['--fake-stdout', join(FIXTURES, 'events.txt')], { readyTimeoutMs: 200 });
+    await h.ready;
+    await new Promise((r) => setTimeout(r, 600));
+    expect(h.error).toBeUndefined();
+    expect((await h.stop()).exitCode).toBe(0);
+  });
+
   it('counts ENOBUFS warnings, lines conntrack printed that we never read, and a cut-off last line', async () => {
     const h = fake([
       '--fake-stdout', join(FIXTURES, 'events.txt'),
