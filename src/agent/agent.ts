@@ -5,16 +5,14 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startCapture, type CaptureHandle } from '../capture/collector.js';
-import type { CaptureConnection } from '../capture/types.js';
 import { startConntrack, type ConntrackHandle } from '../conntrack/collector.js';
 import type { SettleResult } from '../conntrack/tracker.js';
-import type { FlowRecord, LossReport } from '../conntrack/types.js';
+import type { LossReport } from '../conntrack/types.js';
 import { parseCidr } from '../net/cidr.js';
 import { sysctl } from '../netns/netns.js';
-import { LatencyHistogram } from '../sli/histogram.js';
-import { FlowBuffer } from './flow-buffer.js';
 import { AgentMetrics } from './metrics.js';
-import { captureFlowJson, conntrackFlowJson, type FlowJson } from './records.js';
+import type { FlowJson } from './records.js';
+import { FlowSink, type HistogramName } from './sink.js';
 
 export interface AgentOptions {
   /** network namespace to observe (`ip netns exec`); undefined = the agent's own */
@@ -48,7 +46,7 @@ export interface AgentStatus {
   /** lost or unusable events of any kind: a run with any is flagged, never silently trusted */
   lossy: boolean;
   /** mergeable histograms of everything seen (LatencyHistogram.encode) */
-  histograms: Record<string, string>;
+  histograms: Record<HistogramName, string>;
 }
 
 export interface AgentHandle {
@@ -82,15 +80,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`kube-sli agent: ${l}\n`));
   const mode = opts.mode ?? 'records';
   const metrics = new AgentMetrics();
-  const buffer = new FlowBuffer<FlowJson>(mode === 'records' ? (opts.flowBufferCapacity ?? 500_000) : 1);
-  const counts = { capture: 0, conntrack: 0 };
-  const hist = {
-    capture_first_packet_latency_seconds: new LatencyHistogram(),
-    capture_connection_total_latency_seconds: new LatencyHistogram(),
-    conntrack_first_packet_latency_seconds: new LatencyHistogram(),
-    conntrack_connection_total_latency_seconds: new LatencyHistogram(),
-    conntrack_connection_throughput_bytes_per_second: new LatencyHistogram(),
-  };
+  const sink = new FlowSink(metrics, mode, opts.flowBufferCapacity);
 
   // Counters and sysctls live in the observed namespace; accounting is what gives bytes.
   await sysctl(opts.netns, {
@@ -103,40 +93,6 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     );
   });
 
-  const onCapture = (c: CaptureConnection): void => {
-    counts.capture++;
-    metrics.flows.inc({ source: 'capture' });
-    const rec = captureFlowJson(c);
-    if (rec.firstPacketSeconds !== undefined) {
-      metrics.firstPacket.observe({ source: 'capture' }, rec.firstPacketSeconds);
-      hist.capture_first_packet_latency_seconds.record(rec.firstPacketSeconds);
-    }
-    if (rec.totalSeconds !== undefined) {
-      metrics.totalLatency.observe({ source: 'capture' }, rec.totalSeconds);
-      hist.capture_connection_total_latency_seconds.record(rec.totalSeconds);
-    }
-    if (mode === 'records') buffer.push(rec);
-  };
-  const onConntrack = (r: FlowRecord): void => {
-    counts.conntrack++;
-    metrics.flows.inc({ source: 'conntrack' });
-    const rec = conntrackFlowJson(r);
-    if (rec.firstPacketSeconds !== undefined) {
-      metrics.firstPacket.observe({ source: 'conntrack' }, rec.firstPacketSeconds);
-      hist.conntrack_first_packet_latency_seconds.record(rec.firstPacketSeconds);
-    }
-    if (rec.totalSeconds !== undefined) {
-      metrics.totalLatency.observe({ source: 'conntrack' }, rec.totalSeconds);
-      hist.conntrack_connection_total_latency_seconds.record(rec.totalSeconds);
-    }
-    if (rec.throughputBytesPerSecond !== undefined) {
-      metrics.throughput.observe(rec.throughputBytesPerSecond);
-      // the histogram is unit-agnostic: bytes/s recorded as if seconds, read back the same way
-      hist.conntrack_connection_throughput_bytes_per_second.record(rec.throughputBytesPerSecond);
-    }
-    if (mode === 'records') buffer.push(rec);
-  };
-
   let capture: CaptureHandle | undefined;
   let conntrack: ConntrackHandle | undefined;
   const stopAll = async (): Promise<void> => {
@@ -148,7 +104,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
         netns: opts.netns,
         serviceCidrs: opts.serviceCidrs,
         bufferBytes: opts.conntrackBufferBytes,
-        onRecord: onConntrack,
+        onRecord: (r) => sink.conntrack(r),
       });
       await conntrack.ready;
       metrics.collectorUp.set({ source: 'conntrack' }, 1);
@@ -159,7 +115,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
         netns: opts.netns,
         iface: opts.captureIface ?? 'any',
         serviceCidrs: opts.serviceCidrs,
-        onConnection: onCapture,
+        onConnection: (c) => sink.capture(c),
       });
       await capture.ready;
       metrics.collectorUp.set({ source: 'capture' }, 1);
@@ -181,7 +137,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       netns: opts.netns,
       serviceCidrs: opts.serviceCidrs,
       mode,
-      flows: { ...counts },
+      flows: { ...sink.counts },
       capture: capture && {
         running: capture.error === undefined,
         vipSeenOnWire: capture.stats.vipSeenOnWire,
@@ -191,7 +147,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       },
       conntrack: conntrack && { running: conntrack.error === undefined, loss: conntrack.loss(), error: conntrack.error?.message },
       lossy,
-      histograms: Object.fromEntries(Object.entries(hist).map(([k, h]) => [k, h.encode()])),
+      histograms: sink.encodedHistograms(),
     };
   };
 
@@ -230,7 +186,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
         res.writeHead(400).end('since must be a non-negative integer and limit a positive one\n');
         return;
       }
-      const page = buffer.read(since, Math.min(limit, 100_000));
+      const page = sink.buffer.read(since, Math.min(limit, 100_000));
       res.writeHead(200, {
         'content-type': 'application/x-ndjson',
         'x-kube-sli-next': String(page.next),
@@ -273,7 +229,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   return {
     url: `http://${host}:${addr.port}`,
     status,
-    flows: (since, limit) => buffer.read(since, limit),
+    flows: (since, limit) => sink.buffer.read(since, limit),
     metrics: () => {
       syncLossMetrics();
       return metrics.registry.metrics();

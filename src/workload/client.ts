@@ -30,6 +30,30 @@ export interface ClientConnectionResult {
 const epochBaseNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
 const nowEpochNs = (): bigint => epochBaseNs + process.hrtime.bigint();
 
+/** Follows one HTTP response: true once the body announced by Content-Length is complete. */
+export class ResponseTracker {
+  private head = '';
+  private bodyLeft: number | undefined;
+
+  add(chunk: Buffer): boolean {
+    if (this.bodyLeft === undefined) {
+      this.head += chunk.toString('latin1');
+      const end = this.head.indexOf('\r\n\r\n');
+      if (end < 0) return false;
+      const m = /\r\ncontent-length:\s*(\d+)/i.exec(this.head.slice(0, end));
+      if (!m) {
+        this.bodyLeft = Infinity;
+        return false;
+      }
+      this.bodyLeft = Number(m[1]) - (this.head.length - end - 4);
+      this.head = '';
+    } else {
+      this.bodyLeft -= chunk.length;
+    }
+    return this.bodyLeft <= 0;
+  }
+}
+
 export function oneConnection(opts: ClientOptions, seq: number): Promise<ClientConnectionResult> {
   return new Promise((resolve) => {
     const t0 = process.hrtime.bigint();
@@ -42,7 +66,12 @@ export function oneConnection(opts: ClientOptions, seq: number): Promise<ClientC
       result.localPort = sock.localPort;
       sock.write(requestFor(opts.path, opts.host));
     });
-    sock.on('data', () => undefined);
+    // Close as soon as the whole response is in (Content-Length), so TIME_WAIT stays here;
+    // without a length, read until the server closes.
+    const body = new ResponseTracker();
+    sock.on('data', (d: Buffer) => {
+      if (body.add(d)) sock.end();
+    });
     sock.once('end', () => sock.end());
     sock.once('close', () => {
       clearTimeout(timer);

@@ -1,9 +1,12 @@
-// Backend for kernel tests and lab pods: answers `GET /bytes/N` with N bytes and closes
-// (the server sends the first FIN, as an HTTP/1.0-style server does), `/healthz` with ok.
+// Backend for kernel tests and lab pods: answers `GET /bytes/N` with N bytes, `/healthz`
+// with ok. The client closes first (it reads to Content-Length): TIME_WAIT then sits on the
+// client, whose kernel will not reuse that port, instead of on the server, where a quickly
+// reused client port meets the old connection and gets reset.
 import net from 'node:net';
 import { requestedBytes } from './protocol.js';
 
 const CHUNK = Buffer.alloc(256 * 1024, 0x61);
+const IDLE_TIMEOUT_MS = 60_000;
 
 export interface ServerHandle {
   port: number;
@@ -26,7 +29,10 @@ export function startServer(port: number, host = '::'): Promise<ServerHandle> {
       respond(sock, path);
     };
     sock.on('data', onData);
+    sock.on('end', () => sock.end());
     sock.on('error', () => sock.destroy());
+    // a client that never closes must not pin the server
+    sock.setTimeout(IDLE_TIMEOUT_MS, () => sock.destroy());
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
@@ -43,12 +49,12 @@ export function startServer(port: number, host = '::'): Promise<ServerHandle> {
 function respond(sock: net.Socket, path: string): void {
   const n = path === '/healthz' ? 2 : requestedBytes(path);
   if (n === undefined) {
-    sock.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+    sock.write('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
     return;
   }
   sock.write(`HTTP/1.1 200 OK\r\nContent-Length: ${n}\r\nConnection: close\r\n\r\n`);
   if (path === '/healthz') {
-    sock.end('ok');
+    sock.write('ok');
     return;
   }
   let left = n;
@@ -61,7 +67,6 @@ function respond(sock: net.Socket, path: string): void {
         return;
       }
     }
-    sock.end();
   };
   pump();
 }
