@@ -155,8 +155,20 @@ describe('recorded report pairs in test/fixtures/report (when present)', async (
       const c = compareReports(base, cand);
       expect(c.rows.length).toBeGreaterThan(0);
       if (base.environment.proxyMode === 'iptables' && cand.environment.proxyMode === 'nftables') {
-        const fp = c.rows.find((r) => r.sli === 'first_packet_latency_seconds' && r.labels.services === '10000' && r.statistic === 'p50');
-        if (fp) expect(fp.significant).toBe(true);
+        // recorded by test/kernel/scaling.test.ts (KUBE_SLI_RECORD_REPORTS): the boundary
+        // capture must flag the difference both ways; swapped, it is a regression.
+        const fp = (cmp: ReturnType<typeof compareReports>) =>
+          cmp.rows.find(
+            (r) =>
+              r.sli === 'first_packet_latency_seconds' &&
+              r.source === 'capture' &&
+              r.labels.services === '10000' &&
+              r.statistic === 'p50',
+          );
+        expect(fp(c)?.significant).toBe(true);
+        const swapped = compareReports(cand, base);
+        expect(fp(swapped)?.significant).toBe(true);
+        expect(swapped.outcome).toBe('regression');
       }
     });
   }
