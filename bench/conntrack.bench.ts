@@ -13,7 +13,7 @@ import { ParseError } from '../src/conntrack/parse-error.js';
 import { parseTextLine } from '../src/conntrack/parse-text.js';
 import { parseXmlLine } from '../src/conntrack/parse-xml.js';
 import { FlowTracker } from '../src/conntrack/tracker.js';
-import type { ConntrackEvent } from '../src/conntrack/types.js';
+import type { ConntrackEvent, FlowRecord } from '../src/conntrack/types.js';
 
 export interface ConntrackBenchResult {
   events: number;
@@ -33,7 +33,7 @@ const FLOWS_PER_BLOCK = 10_000;
 const LIVE_WINDOW = 1_000;
 const CHUNK = 64 * 1024;
 
-type Format = 'text' | 'xml';
+export type Format = 'text' | 'xml';
 
 /** The recorded NEW, FIN_WAIT and DESTROY lines of the first DNAT'd TCP flow (a DESTROY in
  * TIME_WAIT without an earlier closing UPDATE would count as a gap). */
@@ -89,7 +89,15 @@ function buildBlock(format: Format): { buf: Buffer; events: number } {
   return { buf: Buffer.from(out.join('\n') + '\n'), events: out.length };
 }
 
-async function run(format: Format, minEvents: number): Promise<ConntrackBenchResult> {
+/**
+ * Replays >= minEvents recorded-shape events through splitter → parser → FlowTracker;
+ * `onRecord` sees every finished flow (the agent-memory bench feeds its FlowSink).
+ */
+export async function replayConntrack(
+  format: Format,
+  minEvents: number,
+  onRecord?: (r: FlowRecord) => void,
+): Promise<ConntrackBenchResult> {
   const block = buildBlock(format);
   const replays = Math.ceil(minEvents / block.events);
   let records = 0;
@@ -99,6 +107,7 @@ async function run(format: Format, minEvents: number): Promise<ConntrackBenchRes
     onRecord: (r) => {
       records++;
       bytes += r.replyDir?.bytes ?? 0;
+      onRecord?.(r);
     },
   });
   const parse: (l: string) => ConntrackEvent | ParseError | null = format === 'text' ? parseTextLine : parseXmlLine;
@@ -139,14 +148,14 @@ async function run(format: Format, minEvents: number): Promise<ConntrackBenchRes
 
 /** Text output (`-o timestamp,id,extended`), >= 1,000,000 events. */
 export async function benchConntrack(): Promise<ConntrackBenchResult> {
-  await run('text', 100_000); // warm-up (JIT)
-  return run('text', 1_000_000);
+  await replayConntrack('text', 100_000); // warm-up (JIT)
+  return replayConntrack('text', 1_000_000);
 }
 
 /** XML output (`-o xml,timestamp,id,ktimestamp`), >= 1,000,000 events. */
 export async function benchConntrackXml(): Promise<ConntrackBenchResult> {
-  await run('xml', 100_000);
-  return run('xml', 1_000_000);
+  await replayConntrack('xml', 100_000);
+  return replayConntrack('xml', 1_000_000);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

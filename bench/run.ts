@@ -1,0 +1,40 @@
+// `npm run bench`: throughput and memory figures of the measurement core and reports.
+// Printed, not asserted: a shared 2-core VM makes timings a figure to read, not a gate.
+import { benchAgentMemory } from './agent-memory.bench.js';
+import { benchCapture } from './capture.bench.js';
+import { benchConntrack, benchConntrackXml } from './conntrack.bench.js';
+import { benchReport } from './report.bench.js';
+
+const only = process.argv.slice(2);
+const want = (name: string): boolean => only.length === 0 || only.includes(name);
+const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
+
+console.log(`kube-sli bench — node ${process.version}, ${new Date().toISOString()}`);
+if (want('conntrack')) {
+  // text is the agent's mode; XML (kernel ns timestamps) is the alternative, slower to parse
+  for (const [name, f] of [['text', benchConntrack], ['xml', benchConntrackXml]] as const) {
+    const r = await f();
+    console.log(
+      `conntrack ${name}: ${fmt(r.events)} events, ${fmt(r.eventsPerSecond)} events/s per CPU-second ` +
+        `(${fmt(r.events / r.wallSeconds)}/s wall), peak RSS ${r.peakRssMiB} MiB   [target >= 200,000/s]`,
+    );
+  }
+}
+if (want('capture')) {
+  const r = await benchCapture();
+  console.log(
+    `capture: ${fmt(r.records)} pcap records, ${fmt(r.recordsPerSecond)} records/s, peak RSS ${r.peakRssMiB.toFixed(0)} MiB   [target >= 200,000/s]`,
+  );
+}
+if (want('agent-memory')) {
+  const stages = await benchAgentMemory();
+  console.log('agent histogram mode, RSS as flows grow (should stay flat):');
+  console.table(stages);
+}
+if (want('report')) {
+  const r = await benchReport();
+  console.log(
+    `report: ${fmt(r.samples)} flow samples rendered in ${r.seconds.toFixed(2)} s, peak RSS ${r.peakRssMiB.toFixed(0)} MiB, ` +
+      `HTML ${(r.htmlBytes / 1024).toFixed(0)} KiB   [targets < 10 s, < 1 GiB, < 5 MB]`,
+  );
+}
