@@ -13,12 +13,16 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          // groupOrder: unit first, then kernel alone, so no unit test competes for CPU
+          // with a latency measurement
+          sequence: { groupOrder: 0 },
         },
       },
       {
         test: {
           name: 'kernel',
           include: ['test/kernel/**/*.test.ts'],
+          sequence: { groupOrder: 1 },
           fileParallelism: false,
           testTimeout: 10 * 60_000,
           hookTimeout: 5 * 60_000,
@@ -29,6 +33,7 @@ export default defineConfig({
         test: {
           name: 'slo',
           include: ['suites/**/*.slo.test.ts'],
+          sequence: { groupOrder: 2 },
           fileParallelism: false,
           testTimeout: 30 * 60_000,
           hookTimeout: 15 * 60_000,
