@@ -245,8 +245,15 @@ export function startCapture(options: CaptureOptions): CaptureHandle {
   };
 
   // tcpdump ending by itself (killed, interface gone): finish the stream too
-  void Promise.all([exited, drained]).then(() => {
-    if (!stopping) void stop();
+  void Promise.all([exited, drained]).then(([result]) => {
+    if (stopping) return;
+    // after a good start, an exit nobody asked for is a failure: health checks must see it
+    if (isReady && error === undefined) {
+      error = new Error(
+        `${command.join(' ')} exited unexpectedly (${result.signal ?? `code ${result.exitCode}`})${stderr.trim() ? `: ${stderr.trim().split('\n').slice(-3).join(' / ')}` : ''}`,
+      );
+    }
+    void stop();
   });
 
   return {

@@ -71,6 +71,24 @@ describe('buildBpfFilter', () => {
   });
 });
 
+describe('startCapture: tcpdump dying after a good start', () => {
+  it('sets error so health checks see it, and ends the stream with it', async () => {
+    const h = startCapture({ serviceCidrs: ['10.96.0.0/12'], tcpdumpPath: fakeTcpdump(`${FIXTURES}v4-any-sll2.pcap`) });
+    await h.ready;
+    const all = collect(h.connections);
+    process.kill(h.pid!, 'SIGKILL');
+    await expect(all).rejects.toThrow(/exited unexpectedly \(SIGKILL\)/);
+    expect(h.error?.message).toMatch(/exited unexpectedly \(SIGKILL\)/);
+  });
+
+  it('leaves error unset when stopped on purpose', async () => {
+    const h = startCapture({ serviceCidrs: ['10.96.0.0/12'], tcpdumpPath: fakeTcpdump(`${FIXTURES}v4-any-sll2.pcap`) });
+    await h.ready;
+    await h.stop();
+    expect(h.error).toBeUndefined();
+  });
+});
+
 describe('buildTcpdumpCommand', () => {
   it('runs tcpdump with nanosecond stamps to stdout, optionally in a netns', () => {
     const filter = buildBpfFilter(['10.96.0.0/12']);
