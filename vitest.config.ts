@@ -1,9 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
-// Three projects, because they need different machines and different discipline:
+// Four projects, because they need different machines and different discipline:
 // - unit: pure code, runs anywhere;
 // - kernel: real netfilter/conntrack/packets in network namespaces; needs root;
 //   files run one at a time so measurements do not disturb each other;
+// - lab: the embedded lab's pieces (real control plane, namespace fabric); needs root;
 // - slo: the SLO suites against a cluster; retry 0 (retrying a latency test until it
 //   passes biases the tail) and no file parallelism.
 export default defineConfig({
@@ -31,9 +32,21 @@ export default defineConfig({
       },
       {
         test: {
+          name: 'lab',
+          include: ['test/lab/**/*.test.ts'],
+          sequence: { groupOrder: 2 },
+          fileParallelism: false,
+          testTimeout: 5 * 60_000,
+          // a cold build of the lab binaries can happen inside a hook (.ci/run builds first)
+          hookTimeout: 20 * 60_000,
+          retry: 0,
+        },
+      },
+      {
+        test: {
           name: 'slo',
           include: ['suites/**/*.slo.test.ts'],
-          sequence: { groupOrder: 2 },
+          sequence: { groupOrder: 3 },
           fileParallelism: false,
           testTimeout: 30 * 60_000,
           hookTimeout: 15 * 60_000,
