@@ -9,6 +9,10 @@ import { defineConfig } from 'vitest/config';
 //   passes biases the tail) and no file parallelism.
 export default defineConfig({
   test: {
+    // The kube-sli reporter collects the SLI results suites attach to their tests and
+    // writes sli-report/ (report.json, junit.xml, summary.md, report.html, conformance);
+    // with no SLI results (unit, kernel, lab runs) it writes nothing.
+    reporters: ['default', ['./reporters/kube-sli.ts', { outDir: 'sli-report' }]],
     projects: [
       {
         test: {
