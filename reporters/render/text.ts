@@ -1,4 +1,5 @@
 import type { ComparisonDocument, ReportDocument } from '../../src/report/types.js';
+import type { Dimension } from '../../src/sli/index.js';
 import {
   COMPARISON_TEXT,
   environmentLine,
@@ -74,7 +75,7 @@ export function renderComparisonText(cmp: ComparisonDocument): string {
   out.push(`base:      ${cmp.base.name} · ${environmentLine(cmp.base)} · ${cmp.base.startedAt}`);
   out.push(`candidate: ${cmp.candidate.name} · ${environmentLine(cmp.candidate)} · ${cmp.candidate.startedAt}`);
   out.push(
-    `test: ${Math.round(cmp.confidence * 100)}% bootstrap CI of candidate − base (${fmtCount(cmp.iterations)} replicates); regression = significant and worse by more than ${fmtPercent(cmp.tolerance).replace('+', '')}`,
+    `test: ${Math.round(cmp.confidence * 100)}% bootstrap CI of candidate − base (${fmtCount(cmp.iterations)} replicates); regression = significant and worse by more than ${fmtPercent(cmp.tolerance).replace('+', '')}${floorText(cmp)}`,
   );
   out.push('');
   const rows = cmp.rows.map((r) => [
@@ -101,4 +102,12 @@ export function renderComparisonText(cmp: ComparisonDocument): string {
   );
   for (const w of cmp.warnings) if (w.includes('different environments')) out.push(w);
   return `${out.join('\n')}\n`;
+}
+
+/** " and more than 2 µs (time)" for the absolute floors in force. */
+function floorText(cmp: ComparisonDocument): string {
+  const parts = Object.entries(cmp.minChange ?? {})
+    .filter(([, v]) => v !== undefined && v > 0)
+    .map(([d, v]) => `${fmt(v!, d as Dimension)} (${d})`);
+  return parts.length ? ` and by more than ${parts.join(', ')}` : '';
 }

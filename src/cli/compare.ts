@@ -5,7 +5,7 @@ import {
   renderComparisonMarkdown,
   renderComparisonText,
 } from '../../reporters/render/index.js';
-import { compareReports, DEFAULT_TOLERANCE, parseTolerance } from '../report/compare.js';
+import { compareReports, DEFAULT_TOLERANCE, parseMinChange, parseTolerance } from '../report/compare.js';
 import { readReport, writeTextFile } from '../report/io.js';
 import { ReportFileError } from '../report/schema.js';
 import type { ComparisonDocument, ReportDocument } from '../report/types.js';
@@ -27,6 +27,9 @@ p99; p10, mean and Jain's index for throughput) and fails on a significant regre
 options:
   --tolerance <p>    relative worsening tolerated before a significant change fails
                      (10% or 0.1; default ${DEFAULT_TOLERANCE * 100}%)
+  --min-change <v>   absolute change a series must exceed to count, per dimension
+                     (repeatable: --min-change 5us --min-change 1MB/s; default 2us for
+                     times, the resolution of conntrack's timestamps)
   --confidence <c>   confidence level of the intervals (default 0.95)
   --out-dir <dir>    where compare.md, compare.html and compare.json go
                      (default sli-report/compare; "-" writes nothing)
@@ -55,6 +58,7 @@ export async function compareCommand(argv: string[], io: CompareIo = defaultIo):
       strict: true,
       options: {
         tolerance: { type: 'string' },
+        'min-change': { type: 'string', multiple: true },
         confidence: { type: 'string' },
         'out-dir': { type: 'string' },
         format: { type: 'string' },
@@ -81,8 +85,13 @@ export async function compareCommand(argv: string[], io: CompareIo = defaultIo):
   }
   let tolerance = DEFAULT_TOLERANCE;
   let confidence = 0.95;
+  const minChange: Partial<Record<string, number>> = {};
   try {
     if (values.tolerance !== undefined) tolerance = parseTolerance(values.tolerance);
+    for (const v of values['min-change'] ?? []) {
+      const { dimension, value } = parseMinChange(v);
+      minChange[dimension] = value;
+    }
     if (values.confidence !== undefined) {
       confidence = Number(values.confidence);
       if (!(confidence > 0 && confidence < 1)) throw new RangeError(`--confidence must be in (0, 1), got "${values.confidence}"`);
@@ -109,6 +118,7 @@ export async function compareCommand(argv: string[], io: CompareIo = defaultIo):
 
   const cmp: ComparisonDocument = compareReports(base, cand, {
     tolerance,
+    minChange,
     confidence,
     baseName: basePath,
     candidateName: candPath,

@@ -1,4 +1,4 @@
-import { bootstrapDifferenceCI, DEFAULT_SEED, mulberry32, type ResampleStatistic } from '../sli/index.js';
+import { bootstrapDifferenceCI, DEFAULT_SEED, lookupUnit, mulberry32, type Dimension, type ResampleStatistic } from '../sli/index.js';
 import { comparedStatistics } from './direction.js';
 import type {
   ComparedReport,
@@ -30,6 +30,8 @@ import type {
 // CI comes from the reservoirs (≤ 10,000 values each), which only makes it wider.
 
 export const DEFAULT_TOLERANCE = 0.05;
+/** 2 µs for times: conntrack stamps events in whole µs, so a 1 µs shift is resolution, not change. */
+export const DEFAULT_MIN_CHANGE: Readonly<Partial<Record<Dimension, number>>> = { time: 2e-6 };
 export const DEFAULT_ENVIRONMENT_LABELS: readonly string[] = ['mode', 'proxy_mode', 'proxyMode', 'kernel'];
 const DEFAULT_ITERATIONS = 2000;
 const DEFAULT_CONFIDENCE = 0.95;
@@ -142,6 +144,7 @@ function resample(stat: ComparedStatistic): ResampleStatistic | undefined {
 
 interface Resolved {
   tolerance: number;
+  minChange: Partial<Record<Dimension, number>>;
   confidence: number;
   iterations: number;
   seed: number;
@@ -198,7 +201,10 @@ function compareStatistic(b: SeriesRecord, c: SeriesRecord, stat: ComparedStatis
   row.significant = ci[0] > 0 || ci[1] < 0;
   const change = cand - base;
   const worse = b.direction === 'lower-is-better' ? change > 0 : change < 0;
-  const beyond = row.relativeChange === null ? change !== 0 : Math.abs(row.relativeChange) > o.tolerance;
+  const floor = o.minChange[row.dimension] ?? 0;
+  const beyond =
+    Math.abs(change) > floor &&
+    (row.relativeChange === null ? change !== 0 : Math.abs(row.relativeChange) > o.tolerance);
   let verdict: ComparisonVerdict;
   if (!row.significant) verdict = 'no-significant-change';
   else if (!beyond) verdict = 'within-tolerance';
@@ -286,12 +292,16 @@ function pairSeries(b: ReportDocument, c: ReportDocument, envLabels: readonly st
 export function compareReports(base: ReportDocument, candidate: ReportDocument, opts: CompareOptions = {}): ComparisonDocument {
   const o: Resolved = {
     tolerance: opts.tolerance ?? DEFAULT_TOLERANCE,
+    minChange: { ...DEFAULT_MIN_CHANGE, ...opts.minChange },
     confidence: opts.confidence ?? DEFAULT_CONFIDENCE,
     iterations: opts.iterations ?? DEFAULT_ITERATIONS,
     seed: opts.seed ?? DEFAULT_SEED,
     environmentLabels: opts.environmentLabels ?? DEFAULT_ENVIRONMENT_LABELS,
   };
   if (!(o.tolerance >= 0 && Number.isFinite(o.tolerance))) throw new RangeError(`tolerance must be a number >= 0, got ${o.tolerance}`);
+  for (const [d, v] of Object.entries(o.minChange)) {
+    if (!(v >= 0 && Number.isFinite(v))) throw new RangeError(`minChange for ${d} must be a number >= 0, got ${v}`);
+  }
   if (!(o.confidence > 0 && o.confidence < 1)) throw new RangeError(`confidence must be in (0, 1), got ${o.confidence}`);
 
   const { pairs, onlyB, onlyC } = pairSeries(base, candidate, o.environmentLabels);
@@ -336,6 +346,7 @@ export function compareReports(base: ReportDocument, candidate: ReportDocument, 
     base: ref(base, opts.baseName ?? 'base'),
     candidate: ref(candidate, opts.candidateName ?? 'candidate'),
     tolerance: o.tolerance,
+    minChange: o.minChange,
     confidence: o.confidence,
     iterations: o.iterations,
     environmentDifferences: envDiff,
@@ -350,6 +361,16 @@ export function compareReports(base: ReportDocument, candidate: ReportDocument, 
     improvements: rows.filter((r) => r.verdict === 'improvement').length,
     outcome: regressions > 0 ? 'regression' : 'no-regression',
   };
+}
+
+/** Parse a --min-change value such as "2us", "500ns" or "1MB/s" into its dimension and base value. */
+export function parseMinChange(text: string): { dimension: Dimension; value: number } {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-zµ/]+)\s*$/.exec(text);
+  const unit = m ? lookupUnit(m[2]!) : undefined;
+  if (!m || unit === undefined || unit.dimension === 'dimensionless') {
+    throw new RangeError(`invalid minimum change "${text}": use a time such as 2us or a throughput such as 1MB/s`);
+  }
+  return { dimension: unit.dimension, value: Number(m[1]) * unit.factor };
 }
 
 /** Parse a tolerance: "10%", "0.1" or "10" (percent when > 1). */

@@ -22,6 +22,8 @@ export {
   DEFAULT_ENVIRONMENT_LABELS,
   DEFAULT_TOLERANCE,
   parseTolerance,
+  parseMinChange,
+  DEFAULT_MIN_CHANGE,
 } from './compare.js';
 export {
   DEFAULT_REPORT_DIR,

@@ -332,6 +332,8 @@ export interface ComparisonDocument {
   candidate: ComparedReport;
   /** Relative change tolerated before a significant worsening is a regression (0.05 = 5%). */
   tolerance: number;
+  /** absolute floor per dimension that a change must exceed to count (base units) */
+  minChange?: Partial<Record<Dimension, number>>;
   confidence: number;
   iterations: number;
   /** Environment fields that differ; non-empty means a WARNING in every output. */
@@ -351,6 +353,12 @@ export interface ComparisonDocument {
 export interface CompareOptions {
   /** Default 0.05 (5% relative). */
   tolerance?: number;
+  /**
+   * Absolute changes at or below this, per dimension (base units), are never a regression
+   * or an improvement. Default DEFAULT_MIN_CHANGE: 2 µs for times, since conntrack's
+   * timestamps have 1 µs resolution and a one-step shift is not a finding.
+   */
+  minChange?: Partial<Record<Dimension, number>>;
   /** Default 0.95. */
   confidence?: number;
   /** Bootstrap replicates; default 2000. */

@@ -8,6 +8,7 @@ import {
   buildReport,
   compareReports,
   findReportPairs,
+  parseMinChange,
   parseTolerance,
   readReport,
   serializeReport,
@@ -89,7 +90,8 @@ describe('compareReports', () => {
     expect(r5?.significant).toBe(true);
     expect(r5?.verdict).toBe('within-tolerance');
     expect(c5.outcome).toBe('no-regression');
-    const c1 = compareReports(base, slower, { tolerance: 0.01 });
+    // 3% of 16 µs is below the default 2 µs floor: this test is about the tolerance alone
+    const c1 = compareReports(base, slower, { tolerance: 0.01, minChange: { time: 0 } });
     expect(c1.rows.find((r) => r.statistic === 'p50')?.verdict).toBe('regression');
     expect(c1.outcome).toBe('regression');
   });
@@ -138,6 +140,32 @@ describe('compareReports', () => {
     expect(parseTolerance('0.1')).toBeCloseTo(0.1);
     expect(parseTolerance('5')).toBeCloseTo(0.05);
     expect(() => parseTolerance('ten')).toThrow(/invalid tolerance "ten"/);
+  });
+});
+
+describe('minimum change: resolution is not a finding', () => {
+  // conntrack stamps events in whole µs: a real recorded pair where its p50 moves 9 → 10 µs
+  const dir = FIXTURES;
+  test('a 1 µs shift of conntrack p50 is no regression by default, but is with --min-change 0us', async () => {
+    const nft = await readReport(`${dir}first-packet-10k.candidate.report.json`);
+    const ipt = await readReport(`${dir}first-packet-10k.base.report.json`);
+    const row = (c: ReturnType<typeof compareReports>) =>
+      c.rows.find((r) => r.source === 'conntrack' && r.labels.services === '100' && r.statistic === 'p50')!;
+    const byDefault = compareReports(nft, ipt);
+    expect(Math.abs(row(byDefault).change!)).toBeLessThanOrEqual(2e-6);
+    expect(row(byDefault).verdict).not.toBe('regression');
+    const strict = compareReports(nft, ipt, { minChange: { time: 0 } });
+    expect(row(strict).verdict).toBe('regression');
+    // the 10,000-Service boundary regression is far above any floor
+    const fp = byDefault.rows.find((r) => r.source === 'capture' && r.labels.services === '10000' && r.statistic === 'p50')!;
+    expect(fp.verdict).toBe('regression');
+  });
+
+  test('parseMinChange', () => {
+    expect(parseMinChange('2us')).toEqual({ dimension: 'time', value: 2e-6 });
+    expect(parseMinChange('1MB/s')).toEqual({ dimension: 'throughput', value: 1e6 });
+    expect(() => parseMinChange('2 parsecs')).toThrow(/invalid minimum change "2 parsecs"/);
+    expect(() => parseMinChange('0.5')).toThrow(/invalid minimum change/);
   });
 });
 
