@@ -1,0 +1,235 @@
+// The run's configuration: profile, workload knobs (the talk's SERVICES, CLIENTS,
+// CONN_PER_CLIENT, CLIENT_CONCURRENCY) and threshold overrides, from the environment and an
+// optional JSON config file. Everything is validated before anything touches a cluster,
+// all problems are reported at once, and each names its input and the fix.
+// Precedence: environment > config file > profile.
+import { readFileSync } from 'node:fs';
+import { SloValidationError, ThresholdError, validateSlo } from '../sli/index.js';
+import { loadProfile, ProfileError, SLI, type ProfiledSlo, type ProfileName, type SliName } from './profiles.js';
+
+export interface Workload {
+  /** scale points: numbers of Services, swept in order */
+  services: number[];
+  endpointsPerService: number;
+  clients: number;
+  connPerClient: number;
+  clientConcurrency: number;
+  /** keep the test namespace when a test fails (SLI_KEEP=1) */
+  keep: boolean;
+  /** the kit image (agent and clients); the lab maps it to local programs */
+  image: string;
+}
+
+export const DEFAULT_WORKLOAD: Workload = {
+  services: [100, 1000, 5000, 10000],
+  endpointsPerService: 2,
+  clients: 10,
+  connPerClient: 2000,
+  clientConcurrency: 1,
+  keep: false,
+  image: 'ghcr.io/kube-sli/kube-sli:0.1.0',
+};
+
+export interface RunConfig {
+  profile: ProfileName;
+  slos: Record<SliName, ProfiledSlo>;
+  workload: Workload;
+  /** where each non-default value came from, e.g. {"workload.clients": "env CLIENTS"} */
+  sources: Record<string, string>;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid kube-sli configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+const WORKLOAD_ENV: Record<Exclude<keyof Workload, 'services' | 'keep' | 'image'>, string> = {
+  endpointsPerService: 'ENDPOINTS_PER_SERVICE',
+  clients: 'CLIENTS',
+  connPerClient: 'CONN_PER_CLIENT',
+  clientConcurrency: 'CLIENT_CONCURRENCY',
+};
+const SLI_NAMES = Object.values(SLI) as SliName[];
+const FILE_KEYS = new Set(['profile', 'workload', 'thresholds', 'minSamples']);
+
+interface FileConfig {
+  profile?: unknown;
+  workload?: Record<string, unknown>;
+  thresholds?: Record<string, unknown>;
+  minSamples?: Record<string, unknown>;
+}
+
+function positiveInt(raw: unknown): number | undefined {
+  const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+  return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : undefined;
+}
+
+function readConfigFile(path: string, problems: string[]): FileConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    problems.push(`config file ${path}: cannot read it (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); fix SLI_CONFIG or create the file`);
+    return {};
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    problems.push(`config file ${path}: not valid JSON (${(e as Error).message})`);
+    return {};
+  }
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) {
+    problems.push(`config file ${path}: must be a JSON object with profile, workload, thresholds, minSamples`);
+    return {};
+  }
+  for (const k of Object.keys(doc)) {
+    if (!FILE_KEYS.has(k)) problems.push(`config file ${path}: unknown key "${k}"; allowed: ${[...FILE_KEYS].join(', ')}`);
+  }
+  return doc as FileConfig;
+}
+
+/** Builds and validates the run configuration. Throws ConfigError listing every problem. */
+export function loadRunConfig(
+  env: Record<string, string | undefined> = process.env,
+  opts: { configFile?: string } = {},
+): RunConfig {
+  const problems: string[] = [];
+  const sources: Record<string, string> = {};
+  const path = opts.configFile ?? env.SLI_CONFIG;
+  const file: FileConfig = path ? readConfigFile(path, problems) : {};
+  const fileRef = (key: string): string => `config file ${path} ${key}`;
+
+  // profile
+  let profileName = 'default';
+  if (file.profile !== undefined) {
+    if (typeof file.profile === 'string') {
+      profileName = file.profile;
+      sources.profile = fileRef('profile');
+    } else problems.push(`${fileRef('profile')}: must be a string (default or strict)`);
+  }
+  if (env.SLI_PROFILE !== undefined) {
+    profileName = env.SLI_PROFILE;
+    sources.profile = 'env SLI_PROFILE';
+  }
+  let slos: Record<SliName, ProfiledSlo>;
+  try {
+    slos = loadProfile(profileName);
+  } catch (e) {
+    if (!(e instanceof ProfileError)) throw e;
+    problems.push(e.message);
+    slos = loadProfile('default');
+  }
+
+  // workload
+  const workload: Workload = { ...DEFAULT_WORKLOAD, services: [...DEFAULT_WORKLOAD.services] };
+  const fw = file.workload ?? {};
+  if (typeof fw !== 'object' || Array.isArray(fw)) problems.push(`${fileRef('workload')}: must be an object`);
+  for (const k of Object.keys(fw)) {
+    if (!(k in DEFAULT_WORKLOAD)) problems.push(`${fileRef(`workload.${k}`)}: unknown knob; allowed: ${Object.keys(DEFAULT_WORKLOAD).join(', ')}`);
+  }
+  const setServices = (raw: unknown, where: string): void => {
+    const parts = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : [raw];
+    const nums = parts.map(positiveInt);
+    const bad = parts.filter((_, i) => nums[i] === undefined);
+    if (bad.length > 0 || parts.length === 0) {
+      problems.push(`${where}=${JSON.stringify(raw)}: ${bad.map((b) => JSON.stringify(b)).join(', ')} not a positive integer; give scale points such as 100,1000,10000`);
+      return;
+    }
+    workload.services = nums as number[];
+    sources['workload.services'] = where;
+  };
+  if (fw.services !== undefined) setServices(fw.services, fileRef('workload.services'));
+  if (env.SERVICES !== undefined) setServices(env.SERVICES, 'env SERVICES');
+  for (const [key, envName] of Object.entries(WORKLOAD_ENV) as [keyof typeof WORKLOAD_ENV, string][]) {
+    for (const [raw, where] of [
+      [fw[key], fileRef(`workload.${key}`)],
+      [env[envName], `env ${envName}`],
+    ] as const) {
+      if (raw === undefined) continue;
+      const n = positiveInt(raw);
+      if (n === undefined) problems.push(`${where}=${JSON.stringify(raw)}: must be a positive integer`);
+      else {
+        workload[key] = n;
+        sources[`workload.${key}`] = where;
+      }
+    }
+  }
+  for (const [raw, where] of [
+    [fw.keep, fileRef('workload.keep')],
+    [env.SLI_KEEP, 'env SLI_KEEP'],
+  ] as const) {
+    if (raw === undefined) continue;
+    if (raw === true || raw === '1' || raw === 'true') workload.keep = true;
+    else if (raw === false || raw === '0' || raw === 'false' || raw === '') workload.keep = false;
+    else {
+      problems.push(`${where}=${JSON.stringify(raw)}: use 1 or 0`);
+      continue;
+    }
+    sources['workload.keep'] = where;
+  }
+  for (const [raw, where] of [
+    [fw.image, fileRef('workload.image')],
+    [env.SLI_IMAGE, 'env SLI_IMAGE'],
+  ] as const) {
+    if (raw === undefined) continue;
+    if (typeof raw !== 'string' || !/^[\w.\-/:@]+$/.test(raw)) problems.push(`${where}=${JSON.stringify(raw)}: not an image reference`);
+    else {
+      workload.image = raw;
+      sources['workload.image'] = where;
+    }
+  }
+  if (workload.clientConcurrency > workload.connPerClient) {
+    problems.push(
+      `CLIENT_CONCURRENCY ${workload.clientConcurrency} exceeds CONN_PER_CLIENT ${workload.connPerClient}: each client cannot have more connections in flight than it makes`,
+    );
+  }
+
+  // thresholds and minSamples overrides
+  const override = (kind: 'thresholds' | 'minSamples', sli: string, raw: unknown, where: string): void => {
+    if (!(SLI_NAMES as string[]).includes(sli)) {
+      problems.push(`${where}: unknown SLI "${sli}"; known: ${SLI_NAMES.join(', ')}`);
+      return;
+    }
+    const slo = slos[sli as SliName];
+    if (kind === 'thresholds') {
+      const list = Array.isArray(raw) ? raw : typeof raw === 'string' ? raw.split(',') : undefined;
+      if (!list || list.some((t) => typeof t !== 'string') || list.length === 0) {
+        problems.push(`${where}: give thresholds as a list such as "p(99)<5ms,p(50)<1ms"`);
+        return;
+      }
+      slo.thresholds = list.map((t: string) => t.trim());
+    } else {
+      const n = positiveInt(raw);
+      if (n === undefined) {
+        problems.push(`${where}=${JSON.stringify(raw)}: must be a positive integer`);
+        return;
+      }
+      slo.minSamples = n;
+    }
+    slo.origin = `${where} (overrides the ${profileName} profile)`;
+    sources[`${kind}.${sli}`] = where;
+  };
+  for (const kind of ['thresholds', 'minSamples'] as const) {
+    const section = file[kind] ?? {};
+    for (const [sli, raw] of Object.entries(section)) override(kind, sli, raw, fileRef(`${kind}.${sli}`));
+  }
+  for (const [name, raw] of Object.entries(env)) {
+    const t = /^SLI_THRESHOLDS_(.+)$/.exec(name);
+    if (t) override('thresholds', t[1]!.toLowerCase(), raw, `env ${name}`);
+    const m = /^SLI_MIN_SAMPLES_(.+)$/.exec(name);
+    if (m) override('minSamples', m[1]!.toLowerCase(), raw, `env ${name}`);
+  }
+  for (const slo of Object.values(slos)) {
+    try {
+      validateSlo(slo);
+    } catch (e) {
+      if (e instanceof SloValidationError || e instanceof ThresholdError) problems.push(`${slo.origin}: ${e.message}`);
+      else throw e;
+    }
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { profile: profileName as ProfileName, slos, workload, sources };
+}

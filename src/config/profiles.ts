@@ -1,0 +1,176 @@
+// SLO profiles: every threshold the suites judge, in one place, each with where it comes
+// from. `default` follows the Kubernetes community SLOs where they exist and otherwise
+// sets generous bounds that catch a broken dataplane; `strict` is what a modern nftables
+// dataplane achieved on the embedded lab (2 vCPU, kernel 6.18; see README's figures).
+// Users override any threshold by environment or config file (knobs.ts).
+import { validateSlo, type SloSpec } from '../sli/index.js';
+
+export type ProfileName = 'default' | 'strict';
+export const PROFILE_NAMES: readonly ProfileName[] = ['default', 'strict'];
+
+export interface ProfiledSlo extends SloSpec {
+  /** why these thresholds: the source a reviewer can check */
+  origin: string;
+}
+
+/** SLI names the suites measure; ratios are dimensionless (candidate / reference). */
+export const SLI = {
+  programming: 'network_programming_latency_seconds',
+  firstPacket: 'first_packet_latency_seconds',
+  firstPacketScaling: 'first_packet_latency_scaling_ratio',
+  totalLatency: 'connection_total_latency_seconds',
+  throughput: 'connection_throughput_bytes_per_second',
+  clusterIpConnectOverhead: 'clusterip_connect_latency_ratio',
+  clusterIpThroughputOverhead: 'clusterip_throughput_ratio',
+  churnFailures: 'churn_failed_connections_ratio',
+  churnThroughputDip: 'churn_throughput_dip_ratio',
+  lastServiceLatency: 'last_service_latency_ratio',
+} as const;
+export type SliName = (typeof SLI)[keyof typeof SLI];
+
+const COMMUNITY = 'kubernetes/community sig-scalability/slos';
+
+const PROFILES: Record<ProfileName, Record<SliName, ProfiledSlo>> = {
+  default: {
+    [SLI.programming]: {
+      sli: SLI.programming,
+      thresholds: ['p(99)<=30s'],
+      minSamples: 10,
+      origin: `${COMMUNITY}/network_programming_latency.md (SLI; its SLO is still "<= X") with the 30 s bound clusterloader2's NetworkProgrammingLatency measurement uses`,
+    },
+    [SLI.firstPacket]: {
+      sli: SLI.firstPacket,
+      thresholds: ['p(99)<100ms'],
+      minSamples: 1000,
+      origin: `${COMMUNITY}/first_packet_latency.md defines the SLI (p99) without a number; 100 ms is the kit's bound for a working dataplane`,
+    },
+    [SLI.firstPacketScaling]: {
+      sli: SLI.firstPacketScaling,
+      thresholds: ['ratio<=1.5'],
+      minSamples: 1000,
+      origin: 'the talk "From Observability to Performance": latency must not grow with the number of Services (p50 at the largest / smallest scale point); iptables grows ~6x from 100 to 10,000 Services on the lab, nftables stays ~1x',
+    },
+    [SLI.totalLatency]: {
+      sli: SLI.totalLatency,
+      thresholds: ['p(99)<1s'],
+      minSamples: 1000,
+      origin: `${COMMUNITY}/connection_total_latency.md defines the SLI without a number; 1 s bounds short request/response connections`,
+    },
+    [SLI.throughput]: {
+      sli: SLI.throughput,
+      thresholds: ['jain>=0.8', 'p10/p50>=0.5'],
+      minSamples: 4,
+      origin: `${COMMUNITY}/throughput.md (SLI, no number); fairness from the talk's iptables-10k case, where p10 was 0.1 of p50`,
+    },
+    [SLI.clusterIpConnectOverhead]: {
+      sli: SLI.clusterIpConnectOverhead,
+      thresholds: ['ratio<=1.5'],
+      minSamples: 500,
+      origin: 'seed 001 (kube-proxy acceleration): connect latency through the ClusterIP vs directly to the pod IP (p50)',
+    },
+    [SLI.clusterIpThroughputOverhead]: {
+      sli: SLI.clusterIpThroughputOverhead,
+      thresholds: ['ratio>=0.8'],
+      minSamples: 4,
+      origin: 'seed 001: throughput through the ClusterIP vs directly to the pod IP (mean)',
+    },
+    [SLI.churnFailures]: {
+      sli: SLI.churnFailures,
+      thresholds: ['max<=0'],
+      minSamples: 1,
+      origin: 'seed 002: no connection may fail while endpoints and Services churn (failed / attempted, per client)',
+    },
+    [SLI.churnThroughputDip]: {
+      sli: SLI.churnThroughputDip,
+      thresholds: ['min>=0.5'],
+      minSamples: 1,
+      origin: 'seed 002: throughput during proxy resyncs over throughput before churn (per interval)',
+    },
+    [SLI.lastServiceLatency]: {
+      sli: SLI.lastServiceLatency,
+      thresholds: ['ratio<=1.5'],
+      minSamples: 500,
+      origin: 'seed 002: the last of N Services is no slower to reach than the first (p50)',
+    },
+  },
+  strict: {
+    [SLI.programming]: {
+      sli: SLI.programming,
+      thresholds: ['p(99)<=5s', 'p(50)<=1s'],
+      minSamples: 10,
+      origin: 'the talk: nftables partial sync programs one more Service next to 10,000 in 141 ms',
+    },
+    [SLI.firstPacket]: {
+      sli: SLI.firstPacket,
+      thresholds: ['p(99)<1ms', 'p(50)<200us'],
+      minSamples: 1000,
+      origin: 'lab, nftables: boundary p50 31-45 µs, p99 64-74 µs with 10,000 Services',
+    },
+    [SLI.firstPacketScaling]: {
+      sli: SLI.firstPacketScaling,
+      thresholds: ['ratio<=1.2'],
+      minSamples: 1000,
+      origin: 'lab, nftables: p50 at 10,000 / 100 Services = 1.0-1.1',
+    },
+    [SLI.totalLatency]: {
+      sli: SLI.totalLatency,
+      thresholds: ['p(99)<50ms'],
+      minSamples: 1000,
+      origin: 'lab: short connections complete in a few ms at p99',
+    },
+    [SLI.throughput]: {
+      sli: SLI.throughput,
+      thresholds: ['jain>=0.95', 'p10/p50>=0.8'],
+      minSamples: 4,
+      origin: 'the talk: nftables shares bandwidth evenly between concurrent clients',
+    },
+    [SLI.clusterIpConnectOverhead]: {
+      sli: SLI.clusterIpConnectOverhead,
+      thresholds: ['ratio<=1.2'],
+      minSamples: 500,
+      origin: 'seed 001: a ClusterIP should cost little over the pod IP',
+    },
+    [SLI.clusterIpThroughputOverhead]: {
+      sli: SLI.clusterIpThroughputOverhead,
+      thresholds: ['ratio>=0.95'],
+      minSamples: 4,
+      origin: 'seed 001: established flows skip the rule search; throughput nearly equal',
+    },
+    [SLI.churnFailures]: {
+      sli: SLI.churnFailures,
+      thresholds: ['max<=0'],
+      minSamples: 1,
+      origin: 'seed 002: no failed connections during churn',
+    },
+    [SLI.churnThroughputDip]: {
+      sli: SLI.churnThroughputDip,
+      thresholds: ['min>=0.8'],
+      minSamples: 1,
+      origin: 'seed 002: resyncs must not stall established flows',
+    },
+    [SLI.lastServiceLatency]: {
+      sli: SLI.lastServiceLatency,
+      thresholds: ['ratio<=1.2'],
+      minSamples: 500,
+      origin: 'seed 002 / lab: nftables reaches the last of 10,000 Services as fast as the first',
+    },
+  },
+};
+
+export class ProfileError extends Error {}
+
+/** A copy of a profile's SLOs (callers may override thresholds without touching the table). */
+export function loadProfile(name: string): Record<SliName, ProfiledSlo> {
+  if (!(PROFILE_NAMES as readonly string[]).includes(name)) {
+    throw new ProfileError(`unknown profile "${name}": use one of ${PROFILE_NAMES.join(', ')} (SLI_PROFILE or "profile" in the config file)`);
+  }
+  const p = PROFILES[name as ProfileName];
+  return Object.fromEntries(
+    Object.entries(p).map(([k, v]) => [k, { ...v, thresholds: [...v.thresholds] }]),
+  ) as Record<SliName, ProfiledSlo>;
+}
+
+/** Every SLO of every profile validates: checked by a unit test, so a typo cannot ship. */
+export function validateProfiles(): void {
+  for (const name of PROFILE_NAMES) for (const slo of Object.values(PROFILES[name])) validateSlo(slo);
+}
