@@ -3,6 +3,7 @@
 import { createRequire } from 'node:module';
 import { agentCommand } from './agent-command.js';
 import { compareCommand } from './compare.js';
+import { labCommand } from './lab-command.js';
 import { EXIT, UsageError } from './exit-codes.js';
 
 const USAGE = `usage: kube-sli <command> [options]
@@ -10,6 +11,7 @@ const USAGE = `usage: kube-sli <command> [options]
 commands:
   agent      run the node agent (capture + conntrack collectors, Prometheus, flow records)
   compare    compare two report files (base, candidate); exit 1 on a significant regression
+  lab        embedded lab: up, down, status, kubeconfig (real control plane + kube-proxy; root, Linux)
   version    print the kit version
 
 Run "kube-sli <command> --help" for a command's options.`;
@@ -17,6 +19,7 @@ Run "kube-sli <command> --help" for a command's options.`;
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
   agent: agentCommand,
   compare: compareCommand,
+  lab: labCommand,
   version: async () => {
     const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
     console.log(pkg.version);

@@ -79,6 +79,8 @@ export interface ControlPlaneOptions {
   /** extra apiserver SANs (e.g. a lab-fabric address kube-proxy in a node netns uses) */
   extraSANs?: { dns?: string[]; ips?: string[] };
   binaries?: LabBinaries;
+  /** extra flags appended per component (e.g. kube-apiserver --egress-selector-config-file) */
+  extraArgs?: Partial<Record<Component, string[]>>;
   timeouts?: Partial<ControlPlaneTimeouts>;
   /** progress messages; default: none */
   onProgress?: (msg: string) => void;
@@ -222,7 +224,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     timings.files = Date.now() - t0;
 
     const start = async (name: Component, args: string[]): Promise<ProcessRecord> => {
-      const rec = await spawnDetached({ name, argv: [...binaries.argv[name], ...args], logFile: join(layout.logs, `${name}.log`) });
+      const rec = await spawnDetached({ name, argv: [...binaries.argv[name], ...args, ...(opts.extraArgs?.[name] ?? [])], logFile: join(layout.logs, `${name}.log`) });
       await updateLabState(dir, (s) => {
         s.processes.push(rec);
       });

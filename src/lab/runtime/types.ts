@@ -10,6 +10,8 @@ export interface CatalogEntry {
   image: string;
   /** argv prefix of the local program; the container's command/args are appended (see resolve) */
   resolve(container: { command?: string[]; args?: string[] }): string[];
+  /** working directory of the program; default "/" */
+  cwd?: string;
 }
 
 export interface NodeRuntimeOptions {
@@ -23,6 +25,12 @@ export interface NodeRuntimeOptions {
   catalog: CatalogEntry[];
   /** progress and errors */
   log?: (line: string) => void;
+  /** Node and Lease heartbeat period; default 10 s */
+  heartbeatMs?: number;
+  /** cap of the restart back-off (restartPolicy Always/OnFailure); default 10 s */
+  maxRestartBackoffMs?: number;
+  /** kubeProxyVersion reported in nodeInfo; default the apiserver's version */
+  kubeProxyVersion?: string;
 }
 
 export interface NodeRuntime {

@@ -1,0 +1,167 @@
+// `kube-sli lab up|down|status|kubeconfig|daemon`: the embedded lab.
+// stdout carries only results (the kubeconfig path for up/kubeconfig, the status); progress
+// and errors go to stderr. Arguments are validated before anything is touched.
+import { parseArgs } from 'node:util';
+import { PROXY_MODES, isProxyMode } from '../lab/kube-proxy.js';
+import { LabError, labDown, labKubeconfig, labStatus, labUp } from '../lab/lab.js';
+import { MAX_NODES } from '../lab/network/plan.js';
+import { defaultStateDir } from '../lab/state.js';
+import { EXIT, UsageError } from './exit-codes.js';
+
+export const LAB_USAGE = `usage: kube-sli lab <subcommand> [options]
+
+The embedded lab: real etcd, kube-apiserver, kube-controller-manager, kube-scheduler on
+127.0.0.1, nodes as network namespaces, one real kube-proxy per node. Needs Linux and root.
+
+subcommands:
+  up          start a lab; prints the admin kubeconfig path (only that) on stdout
+  down        remove everything the lab made (also after a crash); idempotent
+  status      processes, namespaces and nodes of the lab (--json for JSON)
+  kubeconfig  print the admin kubeconfig path again
+  daemon      (internal) the lab's long-running process, started by "lab up"
+
+options:
+  --state-dir DIR          lab state (default $KUBE_SLI_LAB_DIR, else /var/lib/kube-sli/lab as root)
+  up:
+  --nodes N                nodes (network namespaces), 1-${MAX_NODES} (default 2)
+  --proxy-mode MODE        kube-proxy mode: ${PROXY_MODES.join(' or ')} (default nftables)
+  --lab-id ID              1-8 lowercase letters/digits in every namespace name (default: from the state dir)
+  --ports NAME=PORT,...    loopback ports: apiserver, etcdClient, etcdPeer, controllerManager, scheduler
+                           (defaults 6443, 42379, 42380, 10257, 10259)
+  status:
+  --json                   machine-readable`;
+
+const PORT_NAMES = ['apiserver', 'etcdClient', 'etcdPeer', 'controllerManager', 'scheduler'] as const;
+
+export interface LabArgs {
+  sub: 'up' | 'down' | 'status' | 'kubeconfig' | 'daemon' | 'help';
+  stateDir: string;
+  nodes: number;
+  proxyMode: 'iptables' | 'nftables';
+  labId?: string;
+  ports: Partial<Record<(typeof PORT_NAMES)[number], number>>;
+  json: boolean;
+}
+
+/** Parses and validates; throws UsageError (exit 2) before anything is touched. */
+export function parseLabArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): LabArgs {
+  const [sub, ...rest] = argv;
+  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
+    if (sub === undefined) throw new UsageError(`missing subcommand\n\n${LAB_USAGE}`);
+    return { sub: 'help', stateDir: '', nodes: 2, proxyMode: 'nftables', ports: {}, json: false };
+  }
+  if (!['up', 'down', 'status', 'kubeconfig', 'daemon'].includes(sub)) {
+    throw new UsageError(`unknown subcommand "${sub}"; use up, down, status or kubeconfig\n\n${LAB_USAGE}`);
+  }
+  const upOnly = { nodes: { type: 'string' }, 'proxy-mode': { type: 'string' }, 'lab-id': { type: 'string' }, ports: { type: 'string' } } as const;
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: rest,
+      options: {
+        'state-dir': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+        ...(sub === 'up' ? upOnly : {}),
+        ...(sub === 'status' ? { json: { type: 'boolean' } } : {}),
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}\n\n${LAB_USAGE}`);
+  }
+  const v = values as Record<string, string | boolean | undefined>;
+  if (v.help) return { sub: 'help', stateDir: '', nodes: 2, proxyMode: 'nftables', ports: {}, json: false };
+  const stateDir = typeof v['state-dir'] === 'string' ? v['state-dir'] : defaultStateDir(env);
+  if (stateDir === '') throw new UsageError('--state-dir must not be empty');
+
+  const mode = v['proxy-mode'] ?? 'nftables';
+  if (!isProxyMode(mode)) {
+    throw new UsageError(`--proxy-mode "${String(mode)}" is not a kube-proxy mode the lab runs; choose ${PROXY_MODES.join(' or ')}`);
+  }
+  const nodesText = typeof v.nodes === 'string' ? v.nodes : '2';
+  const nodes = /^\d+$/.test(nodesText) ? Number(nodesText) : NaN;
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > MAX_NODES) {
+    throw new UsageError(`--nodes "${nodesText}" must be a whole number from 1 to ${MAX_NODES}`);
+  }
+  const labId = typeof v['lab-id'] === 'string' ? v['lab-id'] : undefined;
+  if (labId !== undefined && !/^[a-z0-9]{1,8}$/.test(labId)) {
+    throw new UsageError(`--lab-id "${labId}" must be 1-8 lowercase letters or digits, e.g. a1`);
+  }
+  const ports: LabArgs['ports'] = {};
+  if (typeof v.ports === 'string') {
+    for (const item of v.ports.split(',').filter((s) => s !== '')) {
+      const m = /^([A-Za-z]+)=(\d+)$/.exec(item);
+      const name = m?.[1] as (typeof PORT_NAMES)[number] | undefined;
+      if (!m || !name || !PORT_NAMES.includes(name)) {
+        throw new UsageError(`--ports item "${item}" must be NAME=PORT with NAME one of ${PORT_NAMES.join(', ')}`);
+      }
+      const port = Number(m[2]);
+      if (port < 1 || port > 65535) throw new UsageError(`--ports ${name}=${m[2]}: a port is 1-65535`);
+      ports[name] = port;
+    }
+  }
+  return { sub: sub as LabArgs['sub'], stateDir, nodes, proxyMode: mode, ...(labId ? { labId } : {}), ports, json: v.json === true };
+}
+
+export async function labCommand(argv: string[]): Promise<number> {
+  const a = parseLabArgs(argv);
+  const err = (s: string): void => {
+    process.stderr.write(`${s}\n`);
+  };
+  try {
+    switch (a.sub) {
+      case 'help':
+        console.log(LAB_USAGE);
+        return EXIT.ok;
+      case 'up': {
+        const r = await labUp({
+          nodes: a.nodes,
+          proxyMode: a.proxyMode,
+          stateDir: a.stateDir,
+          ...(a.labId ? { labId: a.labId } : {}),
+          ports: a.ports,
+          onProgress: (m) => err(m.startsWith('kube-sli') ? m : `kube-sli lab: ${m}`),
+        });
+        process.stdout.write(`${r.kubeconfigPath}\n`);
+        return EXIT.ok;
+      }
+      case 'down': {
+        const r = await labDown(a.stateDir);
+        err(
+          `kube-sli lab: down: stopped ${r.stopped.filter((s) => s.outcome !== 'not-running').length} process(es), ` +
+            `removed ${r.namespaces.length} namespace(s)${r.removed ? `, removed ${a.stateDir}` : `; ${a.stateDir} kept (it holds files the lab did not make)`}`,
+        );
+        return EXIT.ok;
+      }
+      case 'status': {
+        const s = await labStatus(a.stateDir, { queryNodes: true });
+        if (a.json) {
+          console.log(JSON.stringify(s, null, 2));
+        } else {
+          const lines = [`lab in ${s.stateDir}: ${s.state}`];
+          if (s.labId) lines.push(`  lab id ${s.labId}, kube-proxy mode ${s.proxyMode ?? '?'}, node runtime ${s.runtime === undefined ? '?' : s.runtime ? 'yes' : 'no'}`);
+          if (s.kubeconfigPath) lines.push(`  KUBECONFIG=${s.kubeconfigPath}  (${s.apiServerUrl ?? ''})`);
+          for (const p of s.processes) lines.push(`  ${p.alive ? 'running' : 'gone   '} ${p.name} pid ${p.pid}`);
+          for (const n of s.netns) lines.push(`  ${n.present ? 'present' : 'missing'} netns ${n.name}`);
+          for (const n of s.nodes ?? []) lines.push(`  node ${n.name} Ready=${n.ready}`);
+          console.log(lines.join('\n'));
+        }
+        return s.state === 'up' || s.state === 'down' ? EXIT.ok : EXIT.infrastructure;
+      }
+      case 'kubeconfig':
+        process.stdout.write(`${await labKubeconfig(a.stateDir)}\n`);
+        return EXIT.ok;
+      case 'daemon': {
+        const { runDaemon } = await import('../lab/daemon.js');
+        return await runDaemon(a.stateDir);
+      }
+    }
+  } catch (e) {
+    if (e instanceof LabError || (e as Error).name === 'PortInUseError' || (e as Error).name === 'LabNetworkConfigError') {
+      err(`kube-sli lab ${a.sub}: ${(e as Error).message}`);
+      return EXIT.infrastructure;
+    }
+    throw e;
+  }
+}

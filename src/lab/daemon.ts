@@ -1,0 +1,127 @@
+// The lab daemon: the long-running process of a lab (`kube-sli lab daemon --state-dir D`,
+// started detached by `lab up`, recorded in lab.json). It hosts what must outlive the
+// `lab up` call:
+//   - the apiserver relays (listeners inside the node/fabric namespaces, see relay.ts);
+//   - the egress proxy (a child in the fabric namespace serving run/egress.sock, which
+//     kube-apiserver's egress selector dials for nodes/proxy, pods/proxy, logs, exec);
+//   - the node runtime (src/lab/runtime/index.ts) when it is present.
+// Then it writes run/daemon.ready and waits; SIGTERM/SIGINT stop everything and exit 0.
+// A SIGKILL leaves nothing running either: the relays are this process's sockets, the
+// egress proxy exits on IPC disconnect, and `lab down` kills whatever is left in the
+// lab's namespaces.
+import { rm, writeFile, rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import { findBinaries } from './binaries.js';
+import { startApiserverRelays, startEgressProxy, planNetwork } from './network/index.js';
+import type { NodeRuntime, StartNodeRuntime, CatalogEntry } from './runtime/types.js';
+import { readLabState, stateLayout } from './state.js';
+import { labPaths, type DaemonReady, type OrchestratedState } from './lab.js';
+
+export interface RunningDaemon {
+  ready: DaemonReady;
+  stop(): Promise<void>;
+}
+
+type RuntimeModule = { startNodeRuntime?: StartNodeRuntime };
+type CatalogModule = { defaultCatalog?: (o: { agnhostPath?: string }) => CatalogEntry[] };
+
+/** The runtime module, or why it is not there (missing file → undefined + reason). */
+async function loadRuntime(): Promise<{ start?: StartNodeRuntime; catalog?: CatalogModule['defaultCatalog']; reason?: string }> {
+  // Specifiers in variables: the module may not exist yet (tsc must not resolve it).
+  const runtimeSpec = './runtime/index.js';
+  const catalogSpec = './runtime/catalog.js';
+  let mod: RuntimeModule;
+  try {
+    mod = (await import(runtimeSpec)) as RuntimeModule;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ERR_MODULE_NOT_FOUND' && /runtime[/\\]index/.test(err.message)) return { reason: 'src/lab/runtime/index.ts is not there yet' };
+    return { reason: `src/lab/runtime/index.ts failed to load: ${err.message}` };
+  }
+  if (typeof mod.startNodeRuntime !== 'function') return { reason: 'src/lab/runtime/index.ts exports no startNodeRuntime' };
+  let catalog: CatalogModule['defaultCatalog'];
+  try {
+    catalog = ((await import(catalogSpec)) as CatalogModule).defaultCatalog;
+  } catch {
+    /* no catalog: run with an empty one */
+  }
+  return { start: mod.startNodeRuntime, ...(catalog ? { catalog } : {}) };
+}
+
+export async function startDaemon(stateDir: string, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<RunningDaemon> {
+  const state = (await readLabState(stateDir)) as OrchestratedState | undefined;
+  if (!state?.lab) throw new Error(`no lab recorded in ${stateDir}/lab.json: the daemon is started by kube-sli lab up`);
+  const info = state.lab;
+  const plan = planNetwork({ labId: info.labId, nodes: info.nodes, nodeCidr: info.nodeCidr, clusterCidr: info.clusterCidr, serviceCidr: info.serviceCidr });
+  const port = state.ports.apiserver;
+  if (!port) throw new Error(`lab.json in ${stateDir} has no apiserver port`);
+  const paths = labPaths(stateDir);
+  const layout = stateLayout(stateDir);
+
+  const closers: (() => Promise<void>)[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const c of closers.splice(0).reverse()) await c().catch((e: unknown) => log(`stop: ${(e as Error).message}`));
+    await rm(paths.daemonReady, { force: true });
+  };
+  try {
+    const relays = await startApiserverRelays(plan, { port });
+    closers.push(() => relays.close());
+    log(`relays: ${relays.relays.map((r) => `${r.netns} ${r.host}:${r.port}`).join(', ')}`);
+    const egress = await startEgressProxy(plan, { socketPath: paths.egressSocket });
+    closers.push(() => egress.close());
+    log(`egress proxy: pid ${egress.pid} on ${paths.egressSocket}`);
+
+    const rt = await loadRuntime();
+    let runtime: NodeRuntime | undefined;
+    if (rt.start) {
+      const binaries = await findBinaries().catch(() => undefined);
+      runtime = await rt.start({
+        kubeconfigPath: state.kubeconfigPath,
+        plan,
+        podStateFile: paths.podState,
+        logDir: paths.podLogs,
+        catalog: rt.catalog ? rt.catalog(binaries?.agnhost ? { agnhostPath: binaries.agnhost } : {}) : [],
+        log,
+        ...(state.versions['kube-apiserver'] ? { kubeProxyVersion: state.versions['kube-apiserver'] } : {}),
+      });
+      const r = runtime;
+      closers.push(() => r.stop());
+      runtime.ready.catch((e: unknown) => log(`node runtime: ${(e as Error).message}`));
+      log(`node runtime started for ${runtime.nodes.join(', ')}`);
+    } else {
+      log(`node runtime not started: ${rt.reason ?? 'unknown'}`);
+    }
+    const ready: DaemonReady = {
+      pid: process.pid,
+      runtime: runtime !== undefined,
+      ...(rt.reason ? { runtimeError: rt.reason } : {}),
+      nodes: plan.nodes.map((n) => n.name),
+    };
+    const tmp = join(paths.runDir, `.daemon.ready.${process.pid}`);
+    await writeFile(tmp, JSON.stringify(ready) + '\n', { mode: 0o600 });
+    await rename(tmp, paths.daemonReady);
+    log(`ready (logs in ${layout.logs})`);
+    return { ready, stop: stopAll };
+  } catch (e) {
+    await stopAll();
+    throw e;
+  }
+}
+
+/** `kube-sli lab daemon`: runs until SIGTERM/SIGINT. */
+export async function runDaemon(stateDir: string): Promise<number> {
+  const log = (l: string): void => {
+    process.stderr.write(`${new Date().toISOString()} lab-daemon: ${l}\n`);
+  };
+  const d = await startDaemon(stateDir, log);
+  await new Promise<void>((resolve) => {
+    const stop = (sig: string): void => {
+      log(`${sig}: stopping`);
+      void d.stop().then(resolve, resolve);
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+  log('stopped');
+  return 0;
+}

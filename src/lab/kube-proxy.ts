@@ -1,0 +1,130 @@
+// One real kube-proxy per lab node, inside the node's network namespace:
+//   ip netns exec ksli-lab-<id>-node<i> kube-lab kube-proxy --config <file>
+// It talks to the apiserver through the node's relay (https://127.0.0.1:<apiserver port>
+// inside the node namespace), programs iptables or nftables rules in that namespace only,
+// and serves metrics on :10249 / healthz on :10256 there (the apiserver reaches them
+// through nodes/<node>:10249/proxy via the egress proxy).
+//
+// `ip netns exec` execs the command in place (same PID), so the recorded argv is the
+// command's own; spawnKubeProxy waits for the exec before recording.
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { runIn } from '../netns/netns.js';
+import { isRecordedProcessAlive, logTail, procInfo, spawnDetached } from './control-plane/process.js';
+import type { NodePlan } from './network/plan.js';
+import type { ProcessRecord } from './state.js';
+
+export const PROXY_MODES = ['iptables', 'nftables'] as const;
+export type ProxyMode = (typeof PROXY_MODES)[number];
+export const KUBE_PROXY_METRICS_PORT = 10249;
+export const KUBE_PROXY_HEALTHZ_PORT = 10256;
+
+export function isProxyMode(s: unknown): s is ProxyMode {
+  return typeof s === 'string' && (PROXY_MODES as readonly string[]).includes(s);
+}
+
+export interface KubeProxyConfigInput {
+  mode: ProxyMode;
+  clusterCIDR: string;
+  nodeName: string;
+  nodeIP: string;
+  /** kubeconfig whose server is reachable inside the node namespace (the relay) */
+  kubeconfig: string;
+  /** default 1s (upstream default) */
+  minSyncPeriod?: string;
+  /** default 30s (upstream default) */
+  syncPeriod?: string;
+}
+
+/** KubeProxyConfiguration (kubeproxy.config.k8s.io/v1alpha1) as an object; JSON is YAML. */
+export function kubeProxyConfig(i: KubeProxyConfigInput): Record<string, unknown> {
+  const sync = { syncPeriod: i.syncPeriod ?? '30s', minSyncPeriod: i.minSyncPeriod ?? '1s' };
+  return {
+    apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
+    kind: 'KubeProxyConfiguration',
+    mode: i.mode,
+    clusterCIDR: i.clusterCIDR,
+    detectLocalMode: 'ClusterCIDR',
+    hostnameOverride: i.nodeName,
+    bindAddress: i.nodeIP,
+    metricsBindAddress: `0.0.0.0:${KUBE_PROXY_METRICS_PORT}`,
+    healthzBindAddress: `0.0.0.0:${KUBE_PROXY_HEALTHZ_PORT}`,
+    // NodePorts only on the node's lab address (nftables' default "primary" says the same;
+    // explicit so both modes agree and nothing listens/matches elsewhere).
+    nodePortAddresses: [`${i.nodeIP}/32`],
+    clientConnection: { kubeconfig: i.kubeconfig, qps: 50, burst: 100 },
+    // nf_conntrack_max is read-only in a non-initial netns: maxPerCore 0 leaves it alone;
+    // the timeouts 0 leave the namespace's own values alone too.
+    conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: '0s' },
+    iptables: { ...sync, masqueradeAll: false, localhostNodePorts: false },
+    nftables: { ...sync, masqueradeAll: false },
+    logging: { format: 'text' },
+  };
+}
+
+export interface StartKubeProxyOptions {
+  node: NodePlan;
+  mode: ProxyMode;
+  clusterCIDR: string;
+  kubeconfig: string;
+  /** argv prefix of kube-proxy (binaries.argv['kube-proxy']) */
+  argv: readonly string[];
+  /** where the config file goes */
+  configDir: string;
+  logDir: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Writes the config and starts kube-proxy detached in the node namespace. The returned
+ * record's argv is what /proc shows after `ip netns exec` exec'd it. */
+export async function spawnKubeProxy(o: StartKubeProxyOptions): Promise<ProcessRecord> {
+  const configFile = join(o.configDir, `kube-proxy-${o.node.name}.yaml`);
+  const cfg = kubeProxyConfig({ mode: o.mode, clusterCIDR: o.clusterCIDR, nodeName: o.node.name, nodeIP: o.node.internalIp, kubeconfig: o.kubeconfig });
+  await writeFile(configFile, JSON.stringify(cfg, null, 2) + '\n', { mode: 0o600 });
+  const inner = [...o.argv, `--config=${configFile}`];
+  const rec = await spawnDetached({
+    name: `kube-proxy/${o.node.name}`,
+    argv: ['ip', 'netns', 'exec', o.node.netns, ...inner],
+    logFile: join(o.logDir, `kube-proxy-${o.node.name}.log`),
+  });
+  const until = Date.now() + 10_000;
+  for (;;) {
+    const info = await procInfo(rec.pid);
+    if (!info || info.state === 'Z') {
+      throw new Error(`kube-proxy for ${o.node.name} exited at once: ${await logTail(rec.logFile)}`);
+    }
+    if (info.cmdline.length === inner.length && info.cmdline.every((a, i) => a === inner[i])) {
+      return { ...rec, argv: inner, startTicks: info.startTicks };
+    }
+    if (Date.now() > until) throw new Error(`kube-proxy for ${o.node.name} (pid ${rec.pid}) did not exec within 10 s`);
+    await sleep(20);
+  }
+}
+
+/** True once kube-proxy's rules exist in the node namespace. */
+export async function rulesProgrammed(netns: string, mode: ProxyMode): Promise<boolean> {
+  try {
+    if (mode === 'nftables') {
+      const out = await runIn(netns, ['nft', 'list', 'table', 'ip', 'kube-proxy']);
+      return /chain services/.test(out) && /map service-ips/.test(out);
+    }
+    const out = await runIn(netns, ['iptables-save', '-t', 'nat']);
+    return /^-A KUBE-SERVICES /m.test(out) || /^:KUBE-SERVICES /m.test(out);
+  } catch {
+    return false;
+  }
+}
+
+/** Waits until kube-proxy programmed its rules (its first full sync), failing fast when it dies. */
+export async function waitKubeProxyRules(rec: ProcessRecord, netns: string, mode: ProxyMode, timeoutMs = 60_000): Promise<number> {
+  const t0 = Date.now();
+  while (Date.now() - t0 < timeoutMs) {
+    if (await rulesProgrammed(netns, mode)) return Date.now() - t0;
+    if (!(await isRecordedProcessAlive(rec))) {
+      throw new Error(`${rec.name} (pid ${rec.pid}) died before programming ${mode} rules; log ${rec.logFile}:\n${await logTail(rec.logFile)}`);
+    }
+    await sleep(200);
+  }
+  throw new Error(`${rec.name} did not program ${mode} rules in ${netns} within ${timeoutMs} ms; log ${rec.logFile}:\n${await logTail(rec.logFile)}`);
+}

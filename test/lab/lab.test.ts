@@ -1,0 +1,246 @@
+// The whole lab, for real: `lab up` (2 nodes) in both kube-proxy modes, the Nodes,
+// kube-proxy metrics through the apiserver's node proxy (egress proxy), a ClusterIP
+// Service with a hand-made EndpointSlice answering cross-node through the real
+// kube-proxy's DNAT, `lab down` leaving nothing; and `lab down` after SIGKILL of every
+// lab process. Temp state dirs and free loopback ports, so it never meets another lab.
+// Needs Linux + root.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { execa } from 'execa';
+import { afterAll, describe, expect, it } from 'vitest';
+import { repoRoot } from '../../src/lab/binaries.js';
+import { procInfo } from '../../src/lab/control-plane/index.js';
+import { rulesProgrammed, type ProxyMode } from '../../src/lab/kube-proxy.js';
+import { labDown, labKubectl, labStatus, labUp, type OrchestratedState } from '../../src/lab/lab.js';
+import { addPodNetwork, planNetwork } from '../../src/lab/network/index.js';
+import { listNetns, runIn } from '../../src/netns/netns.js';
+import { readLabState } from '../../src/lab/state.js';
+
+const skipReason =
+  process.platform !== 'linux' ? `needs Linux; this is ${process.platform}` : process.getuid?.() !== 0 ? 'needs root' : undefined;
+if (skipReason) console.warn(`lab test skipped: ${skipReason}`);
+
+async function freePorts(n: number): Promise<number[]> {
+  const servers: Server[] = [];
+  for (let i = 0; i < n; i++) {
+    servers.push(await new Promise<Server>((r) => { const s = createServer(); s.listen(0, '127.0.0.1', () => r(s)); }));
+  }
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+async function labPorts(): Promise<{ apiserver: number; etcdClient: number; etcdPeer: number; controllerManager: number; scheduler: number }> {
+  const [a, b, c, d, e] = await freePorts(5);
+  return { apiserver: a!, etcdClient: b!, etcdPeer: c!, controllerManager: d!, scheduler: e! };
+}
+
+const exists = (p: string) => stat(p).then(() => true, () => false);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const gone = async (pid: number) => {
+  const i = await procInfo(pid);
+  return !i || i.state === 'Z';
+};
+
+const children: ChildProcess[] = [];
+const dirs: string[] = [];
+afterAll(async () => {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  // a failed test must not leave a lab behind
+  for (const d of dirs) await labDown(d).catch(() => undefined);
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+async function newStateDir(): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), 'ksli-lab-'));
+  await rm(d, { recursive: true }); // lab up makes it
+  dirs.push(d);
+  return d;
+}
+
+/** Everything a lab leaves must be gone: namespaces, processes, state dir. */
+async function expectNothingLeft(stateDir: string, labId: string, pids: number[]): Promise<void> {
+  expect((await listNetns()).filter((n) => n.startsWith(`ksli-lab-${labId}-`))).toEqual([]);
+  for (const pid of pids) expect(await gone(pid), `pid ${pid}`).toBe(true);
+  expect(await exists(stateDir)).toBe(false);
+}
+
+async function startBackend(netns: string): Promise<ChildProcess> {
+  const child = spawn('ip', ['netns', 'exec', netns, process.execPath, '--import', 'tsx', 'src/workload/server.ts', '8080'], {
+    cwd: repoRoot(),
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.push(child);
+  const lines = createInterface({ input: child.stdout! });
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('backend did not start')), 20_000);
+    lines.once('line', () => { clearTimeout(t); resolve(); });
+    child.once('exit', (c) => reject(new Error(`backend exited ${c}`)));
+  });
+  return child;
+}
+
+const GET = `
+const [ip, port] = process.argv.slice(-2);
+const req = require('node:http').get({ host: ip, port: Number(port), path: '/healthz', timeout: 2000 }, (res) => {
+  let b = ''; res.on('data', (d) => (b += d)); res.on('end', () => { console.log(res.statusCode + ' ' + b.trim()); });
+});
+req.on('error', (e) => console.log('ERR ' + e.code));
+req.on('timeout', () => { req.destroy(); });
+`;
+
+async function checkLab(stateDir: string, kubeconfig: string, mode: ProxyMode): Promise<void> {
+  const state = (await readLabState(stateDir)) as OrchestratedState;
+  const info = state.lab!;
+  expect(info.proxyMode).toBe(mode);
+  const plan = planNetwork({ labId: info.labId, nodes: info.nodes });
+  const status = await labStatus(stateDir);
+  expect(status.state).toBe('up');
+
+  // Nodes listed (Ready when the node runtime runs).
+  const nodes = JSON.parse(await labKubectl(kubeconfig, ['get', 'nodes', '-o', 'json'])) as {
+    items: { metadata: { name: string }; status: { conditions?: { type: string; status: string }[] } }[];
+  };
+  expect(nodes.items.map((n) => n.metadata.name).sort()).toEqual(['node0', 'node1']);
+  if (status.runtime) {
+    for (const n of nodes.items) expect(n.status.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
+  }
+
+  // kube-proxy programmed its mode's rules in every node namespace.
+  for (const n of plan.nodes) expect(await rulesProgrammed(n.netns, mode)).toBe(true);
+
+  // Metrics through the apiserver's node proxy (egress selector → fabric → node:10249).
+  for (const n of plan.nodes) {
+    const metrics = await labKubectl(kubeconfig, ['get', '--raw', `/api/v1/nodes/${n.name}:10249/proxy/metrics`]);
+    expect(metrics).toContain('kubeproxy_sync_proxy_rules_duration_seconds');
+  }
+
+  // A backend in a pod namespace on node0, a Service + hand-made EndpointSlice, a GET
+  // to the ClusterIP from node1's namespace: cross-node through kube-proxy's DNAT.
+  // the test's own allocation file, outside the state dir (lab down removes only what the lab made)
+  const podState = await mkdtemp(join(tmpdir(), 'ksli-labtest-pods-'));
+  dirs.push(podState);
+  const pod = await addPodNetwork(plan, { stateFile: join(podState, 'pods.json'), node: 0, key: `test/backend-${mode}` });
+  const backend = await startBackend(pod.netns);
+  const manifest = {
+    apiVersion: 'v1',
+    kind: 'List',
+    items: [
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'echo', namespace: 'default' }, spec: { type: 'ClusterIP', ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] } },
+      {
+        apiVersion: 'discovery.k8s.io/v1',
+        kind: 'EndpointSlice',
+        metadata: {
+          name: 'echo-manual',
+          namespace: 'default',
+          labels: { 'kubernetes.io/service-name': 'echo', 'endpointslice.kubernetes.io/managed-by': 'kube-sli-test' },
+        },
+        addressType: 'IPv4',
+        ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+        endpoints: [{ addresses: [pod.ip], conditions: { ready: true, serving: true, terminating: false }, nodeName: 'node0' }],
+      },
+    ],
+  };
+  await labKubectl(kubeconfig, ['apply', '-f', '-'], JSON.stringify(manifest));
+  const clusterIP = (await labKubectl(kubeconfig, ['get', 'svc', 'echo', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
+  expect(clusterIP).toMatch(/^10\.96\./);
+  const node1 = plan.nodes[1]!;
+  let answer = '';
+  const t0 = Date.now();
+  while (Date.now() - t0 < 30_000) {
+    answer = (await runIn(node1.netns, [process.execPath, '-e', GET, '--', clusterIP, '80'])).trim();
+    if (answer.startsWith('200')) break;
+    await sleep(250);
+  }
+  expect(answer).toBe('200 ok');
+  backend.kill('SIGTERM');
+}
+
+describe.skipIf(skipReason !== undefined)('kube-sli lab (root, real components)', () => {
+  it('lab up (CLI, nftables) → nodes, metrics via node proxy, cross-node ClusterIP → lab down leaves nothing', async () => {
+    const stateDir = await newStateDir();
+    const p = await labPorts();
+    const ports = Object.entries(p).map(([k, v]) => `${k}=${v}`).join(',');
+    const env = { ...process.env, KUBE_SLI_LAB_DIR: stateDir };
+    const bin = join(repoRoot(), 'bin', 'kube-sli.js');
+    const up = await execa(process.execPath, [bin, 'lab', 'up', '--nodes', '2', '--proxy-mode', 'nftables', '--ports', ports], { env, reject: false });
+    expect(up.exitCode, String(up.stderr)).toBe(0);
+    const kubeconfig = join(stateDir, 'kubeconfigs', 'admin.kubeconfig');
+    expect(up.stdout).toBe(kubeconfig); // only the path on stdout
+    const again = await execa(process.execPath, [bin, 'lab', 'kubeconfig'], { env });
+    expect(again.stdout).toBe(kubeconfig);
+    // a second up is refused, naming the fix, and breaks nothing
+    const twice = await execa(process.execPath, [bin, 'lab', 'up', '--ports', ports], { env, reject: false });
+    expect(twice.exitCode).toBe(3);
+    expect(twice.stderr).toMatch(/already up.*lab down/s);
+
+    await checkLab(stateDir, kubeconfig, 'nftables');
+    const state = (await readLabState(stateDir)) as OrchestratedState;
+    const down = await execa(process.execPath, [bin, 'lab', 'down'], { env, reject: false });
+    expect(down.exitCode, String(down.stderr)).toBe(0);
+    await expectNothingLeft(stateDir, state.lab!.labId, state.processes.map((x) => x.pid));
+    const status = await execa(process.execPath, [bin, 'lab', 'status'], { env });
+    expect(status.stdout).toContain(': down');
+  });
+
+  it('lab up (iptables) → same checks → lab down leaves nothing', async () => {
+    const stateDir = await newStateDir();
+    const r = await labUp({ nodes: 2, proxyMode: 'iptables', stateDir, ports: await labPorts() });
+    await checkLab(stateDir, r.kubeconfigPath, 'iptables');
+    const state = (await readLabState(stateDir)) as OrchestratedState;
+    await labDown(stateDir);
+    await expectNothingLeft(stateDir, r.labId, state.processes.map((x) => x.pid));
+    await labDown(stateDir); // idempotent
+  });
+
+  it('SIGKILL of every lab process, then lab down → nothing left', async () => {
+    const stateDir = await newStateDir();
+    const r = await labUp({ nodes: 2, proxyMode: 'nftables', stateDir, ports: await labPorts() });
+    const state = (await readLabState(stateDir)) as OrchestratedState;
+    const pids = state.processes.map((x) => x.pid);
+    expect(state.processes.map((x) => x.name)).toEqual(expect.arrayContaining(['etcd', 'kube-apiserver', 'lab-daemon', 'kube-proxy/node0', 'kube-proxy/node1']));
+    for (const pid of pids) process.kill(pid, 'SIGKILL');
+    for (const pid of pids) {
+      const t0 = Date.now();
+      while (!(await gone(pid)) && Date.now() - t0 < 5_000) await sleep(20);
+    }
+    expect((await labStatus(stateDir)).state).toBe('stopped');
+    const report = await labDown(stateDir);
+    expect(report.namespaces.length).toBeGreaterThanOrEqual(3);
+    await expectNothingLeft(stateDir, r.labId, pids);
+  });
+
+  it('a port in use: refused before anything is made, naming the port and the fix', async () => {
+    const stateDir = await newStateDir();
+    const ports = await labPorts();
+    const blocker = await new Promise<Server>((r) => { const s = createServer(); s.listen(ports.apiserver, '127.0.0.1', () => r(s)); });
+    try {
+      await expect(labUp({ stateDir, ports })).rejects.toThrow(new RegExp(`port ${ports.apiserver} .*in use.*Fix`));
+      expect(await exists(stateDir)).toBe(false);
+    } finally {
+      await new Promise((r) => blocker.close(r));
+    }
+  });
+
+  it('a failure late in lab up undoes everything it made', async () => {
+    const stateDir = await newStateDir();
+    const before = await listNetns();
+    // the runtime's Nodes cannot be Ready within 0 ms: fails after every step has run
+    // (without the runtime there is no such wait, so force a failure the same late way)
+    const err = await labUp({ stateDir, ports: await labPorts(), readyTimeoutMs: 0, labId: `f${process.pid % 1000}` }).then(
+      (r) => (r.runtime ? undefined : 'no-runtime'),
+      (e: unknown) => e as Error,
+    );
+    if (err === 'no-runtime') {
+      await labDown(stateDir);
+      return;
+    }
+    expect(err).toBeInstanceOf(Error);
+    expect((await listNetns()).filter((n) => !before.includes(n))).toEqual([]);
+    expect(await exists(stateDir)).toBe(false);
+  });
+});
