@@ -20,7 +20,7 @@ import { constants } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { execa } from 'execa';
-import { repoRoot } from './binaries.js';
+import { findBinaries, repoRoot } from './binaries.js';
 import {
   LabError,
   assertPortsFree,
@@ -462,7 +462,9 @@ export async function labKubeconfig(stateDirIn: string = defaultStateDir()): Pro
 }
 
 /** Runs kubectl with the lab's kubeconfig (tests, bench). */
+/** Runs the lab's own kubectl (upstream, from the kube-lab binary), not whatever is on PATH. */
 export async function labKubectl(kubeconfigPath: string, args: string[], input?: string): Promise<string> {
-  const r = await execa('kubectl', [`--kubeconfig=${kubeconfigPath}`, ...args], { ...(input !== undefined ? { input } : {}), timeout: 60_000 });
+  const [file, ...pre] = (await findBinaries()).argv.kubectl;
+  const r = await execa(file!, [...pre, `--kubeconfig=${kubeconfigPath}`, ...args], { ...(input !== undefined ? { input } : {}), timeout: 60_000 });
   return String(r.stdout);
 }
