@@ -10,7 +10,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import * as k8s from '@kubernetes/client-node';
+import type * as k8s from '@kubernetes/client-node';
+import { kubeClients } from '../src/kube/clients.js';
 import type { ProxyMode } from '../src/lab/kube-proxy.js';
 import { labDown, labUp } from '../src/lab/lab.js';
 import { planNetwork } from '../src/lab/network/plan.js';
@@ -112,10 +113,8 @@ export async function benchLab(opts: BenchLabOptions = {}): Promise<LabModeFigur
       const up = await labUp({ nodes: 2, proxyMode: mode, stateDir, ports: { apiserver: apiserver!, etcdClient: etcdClient!, etcdPeer: etcdPeer!, controllerManager: controllerManager!, scheduler: scheduler! }, onProgress: log });
       const upSeconds = (Date.now() - t0) / 1000;
       log(`${mode}: lab up in ${upSeconds.toFixed(1)} s`);
-      const kc = new k8s.KubeConfig();
-      kc.loadFromFile(up.kubeconfigPath);
-      const core = kc.makeApiClient(k8s.CoreV1Api);
-      const disc = kc.makeApiClient(k8s.DiscoveryV1Api);
+      // the kit's clients: one keep-alive TLS agent (client-node alone handshakes per request)
+      const { core, discovery: disc } = kubeClients(up.kubeconfigPath);
       const netns = planNetwork({ labId: up.labId, nodes: 2 }).nodes[0]!.netns;
       const create = async (i: number): Promise<string> => {
         const { svc, slice } = serviceObjects(i);
