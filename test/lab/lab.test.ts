@@ -264,11 +264,46 @@ async function checkWorkload(kubeconfig: string, clientNodeNetns: string, mode: 
   const echo = await labKubectl(kubeconfig, ['get', '--raw', `/api/v1/namespaces/default/pods/${pod}:8080/proxy/echo?msg=through-the-pod-proxy`]);
   expect(echo.trim()).toBe('through-the-pod-proxy');
 
-  await labKubectl(kubeconfig, ['delete', 'pod/client', 'deployment/web', 'service/web', '--wait=true', '--timeout=60s']);
+  // a DaemonSet (the kit's agent ships as one, hostNetwork): one ready pod per node, in
+  // the node's namespace, so its IP is the node's InternalIP
+  const ds = {
+    apiVersion: 'apps/v1',
+    kind: 'DaemonSet',
+    metadata: { name: 'per-node', namespace: 'default' },
+    spec: {
+      selector: { matchLabels: { app: 'per-node' } },
+      template: {
+        metadata: { labels: { app: 'per-node' } },
+        spec: {
+          hostNetwork: true,
+          containers: [
+            {
+              name: 'agnhost',
+              image: AGNHOST,
+              args: ['netexec', '--http-port=18080'],
+              readinessProbe: { httpGet: { path: '/', port: 18080 }, periodSeconds: 1 },
+            },
+          ],
+        },
+      },
+    },
+  };
+  await labKubectl(kubeconfig, ['apply', '-f', '-'], JSON.stringify(ds));
+  const dsPods = await poll('a ready DaemonSet pod on each node', async () => {
+    const pods = JSON.parse(await labKubectl(kubeconfig, ['get', 'pods', '-l', 'app=per-node', '-o', 'json'])) as {
+      items: { spec: { nodeName: string }; status: { podIP?: string; hostIP?: string; conditions?: { type: string; status: string }[] } }[];
+    };
+    const ready = pods.items.filter((p) => p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+    return ready.length === 2 ? ready : undefined;
+  });
+  expect(dsPods.map((p) => p.spec.nodeName).sort()).toEqual(['node0', 'node1']);
+  expect(dsPods.every((p) => p.status.podIP === p.status.hostIP)).toBe(true);
+
+  await labKubectl(kubeconfig, ['delete', 'pod/client', 'deployment/web', 'service/web', 'daemonset/per-node', '--wait=true', '--timeout=60s']);
 }
 
 describe.skipIf(skipReason !== undefined)('kube-sli lab (root, real components)', () => {
-  it('lab up (CLI, nftables) → Ready nodes, metrics via node proxy, cross-node ClusterIP, agnhost Deployment answering a client pod, pod proxy → lab down leaves nothing', async () => {
+  it('lab up (CLI, nftables) → Ready nodes, metrics via node proxy, cross-node ClusterIP, agnhost Deployment answering a client pod, pod proxy, DaemonSet → lab down leaves nothing', async () => {
     const stateDir = await newStateDir();
     const p = await labPorts();
     const ports = Object.entries(p).map(([k, v]) => `${k}=${v}`).join(',');
