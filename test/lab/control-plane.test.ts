@@ -3,7 +3,7 @@
 // (so it never collides with a lab somebody else runs on this machine).
 // Needs Linux + root. Run: npx vitest run --config <config with a "lab" project> (see report).
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
-import { createServer, type Server } from 'node:net';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -19,31 +19,14 @@ import {
   startControlPlane,
   stopControlPlane,
   type ControlPlane,
-  type ControlPlanePorts,
 } from '../../src/lab/control-plane/index.js';
+import { freeControlPlanePorts, labSkipReason } from './support/ports.js';
 import { readLabState } from '../../src/lab/state.js';
 
-const skipReason =
-  process.platform !== 'linux'
-    ? `needs Linux; this is ${process.platform}`
-    : process.getuid?.() !== 0
-      ? 'needs root (the embedded lab runs as root): run as root, e.g. in CI'
-      : undefined;
+const skipReason = labSkipReason;
 
-async function freePorts(n: number): Promise<number[]> {
-  const servers: Server[] = [];
-  for (let i = 0; i < n; i++) {
-    servers.push(await new Promise<Server>((r) => { const s = createServer(); s.listen(0, '127.0.0.1', () => r(s)); }));
-  }
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
 
-async function labPorts(): Promise<ControlPlanePorts> {
-  const [etcdClient, etcdPeer, apiserver, controllerManager, scheduler] = await freePorts(5);
-  return { etcdClient: etcdClient!, etcdPeer: etcdPeer!, apiserver: apiserver!, controllerManager: controllerManager!, scheduler: scheduler! };
-}
+const labPorts = freeControlPlanePorts;
 
 async function isGone(pid: number): Promise<boolean> {
   const i = await procInfo(pid);

@@ -18,26 +18,14 @@ import { rulesProgrammed, type ProxyMode } from '../../src/lab/kube-proxy.js';
 import { labDown, labKubectl, labStatus, labUp, type OrchestratedState } from '../../src/lab/lab.js';
 import { addPodNetwork, planNetwork, removePodNetwork } from '../../src/lab/network/index.js';
 import { listNetns, runIn } from '../../src/netns/netns.js';
+import { freeControlPlanePorts, labSkipReason } from './support/ports.js';
 import { readLabState } from '../../src/lab/state.js';
 
-const skipReason =
-  process.platform !== 'linux' ? `needs Linux; this is ${process.platform}` : process.getuid?.() !== 0 ? 'needs root' : undefined;
+const skipReason = labSkipReason;
 if (skipReason) console.warn(`lab test skipped: ${skipReason}`);
 
-async function freePorts(n: number): Promise<number[]> {
-  const servers: Server[] = [];
-  for (let i = 0; i < n; i++) {
-    servers.push(await new Promise<Server>((r) => { const s = createServer(); s.listen(0, '127.0.0.1', () => r(s)); }));
-  }
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  return ports;
-}
 
-async function labPorts(): Promise<{ apiserver: number; etcdClient: number; etcdPeer: number; controllerManager: number; scheduler: number }> {
-  const [a, b, c, d, e] = await freePorts(5);
-  return { apiserver: a!, etcdClient: b!, etcdPeer: c!, controllerManager: d!, scheduler: e! };
-}
+const labPorts = freeControlPlanePorts;
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
