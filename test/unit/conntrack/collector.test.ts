@@ -1,11 +1,11 @@
 // The collector against a stand-in conntrack (test/fixtures/conntrack/fake-conntrack.sh) that
 // replays the recorded output: process handling, readiness, loss accounting, errors. The
 // real thing is exercised by the kernel tests.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execaSync } from 'execa';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import {
   DEFAULT_CONNTRACK_BUFFER_BYTES,
   destroyFlows,
@@ -83,6 +83,7 @@ describe('startConntrack (stand-in conntrack)', () => {
 
   it('XML mode with the Service filter and onRecord; live flows are flushed on stop', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'ksli-ct-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, 'partial.xml');
     // everything but the DESTROY of the 100 kB flow
     writeFileSync(file, fixtureLines('events.xml').filter((l) => !(l.includes('type="destroy"') && l.includes(`<id>${ID.tcp100k}<`))).join('\n') + '\n');
