@@ -139,3 +139,17 @@ export function environmentRows(doc: Pick<ReportDocument, 'environment' | 'kitVe
   rows.push(['kube-sli', doc.kitVersion], ['Started', doc.startedAt], ['Ended', `${doc.endedAt} (${fmtDuration(doc.startedAt, doc.endedAt)})`]);
   return rows;
 }
+
+/** The leading cells of a series row in plain tables (console, Markdown): what and how much. */
+export function summaryCells(s: SeriesRecord): string[] {
+  return [
+    s.sli,
+    s.source,
+    labelText(s.labels),
+    fmtCount(s.summary.count),
+    fmt(s.summary.p50, s.dimension),
+    fmt(s.summary.p90, s.dimension),
+    fmt(s.summary.p99, s.dimension),
+    fmt(s.summary.max, s.dimension),
+  ];
+}

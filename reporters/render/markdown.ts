@@ -9,6 +9,7 @@ import {
   fmtCount,
   fmtPercent,
   labelText,
+  summaryCells,
   STATISTIC_TEXT,
   STATUS_ICON,
   STATUS_TEXT,
@@ -52,14 +53,7 @@ export function renderMarkdown(doc: ReportDocument): string {
     table(
       ['SLI', 'source', 'scale point', 'samples', 'p50', 'p90', 'p99', 'max', 'SLO', 'verdict'],
       doc.series.map((s) => [
-        s.sli,
-        s.source,
-        labelText(s.labels),
-        fmtCount(s.summary.count),
-        fmt(s.summary.p50, s.dimension),
-        fmt(s.summary.p90, s.dimension),
-        fmt(s.summary.p99, s.dimension),
-        fmt(s.summary.max, s.dimension),
+        ...summaryCells(s),
         s.slo ? s.slo.thresholds.join(', ') : '—',
         verdictCell(s),
       ]),

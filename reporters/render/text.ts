@@ -8,6 +8,7 @@ import {
   fmtCount,
   fmtPercent,
   labelText,
+  summaryCells,
   STATISTIC_TEXT,
   STATUS_TEXT,
 } from '../format.js';
@@ -39,14 +40,7 @@ export function renderConsole(doc: ReportDocument): string {
   if (doc.series.length === 0) return 'kube-sli: no SLO results\n';
   const c = conformanceView(doc);
   const rows = doc.series.map((s) => [
-    s.sli,
-    s.source,
-    labelText(s.labels),
-    fmtCount(s.summary.count),
-    fmt(s.summary.p50, s.dimension),
-    fmt(s.summary.p90, s.dimension),
-    fmt(s.summary.p99, s.dimension),
-    fmt(s.summary.max, s.dimension),
+    ...summaryCells(s),
     s.fairness ? fmt(s.fairness.jain, 'dimensionless') : '',
     s.slo ? s.slo.thresholds.join(', ') : '',
     s.verdict ? STATUS_TEXT[s.verdict.status] : '',
