@@ -50,6 +50,8 @@ export default defineConfig({
         test: {
           name: 'slo',
           include: ['suites/**/*.slo.test.ts'],
+          // chooses the cluster (KUBECONFIG, or the embedded lab), checks access, detects facts
+          globalSetup: ['fixtures/global-setup.ts'],
           sequence: { groupOrder: 3 },
           fileParallelism: false,
           testTimeout: 30 * 60_000,

@@ -14,6 +14,10 @@ export interface Workload {
   clients: number;
   connPerClient: number;
   clientConcurrency: number;
+  /** endpoints of the one big Service the programming suite adds (the talk: 100,000) */
+  bigServiceEndpoints: number;
+  /** how long throughput and churn streams run, seconds */
+  streamSeconds: number;
   /** keep the test namespace when a test fails (SLI_KEEP=1) */
   keep: boolean;
   /** the kit image (agent and clients); the lab maps it to local programs */
@@ -26,6 +30,8 @@ export const DEFAULT_WORKLOAD: Workload = {
   clients: 10,
   connPerClient: 2000,
   clientConcurrency: 1,
+  bigServiceEndpoints: 1000,
+  streamSeconds: 10,
   keep: false,
   image: 'ghcr.io/kube-sli/kube-sli:0.1.0',
 };
@@ -49,6 +55,8 @@ const WORKLOAD_ENV: Record<Exclude<keyof Workload, 'services' | 'keep' | 'image'
   clients: 'CLIENTS',
   connPerClient: 'CONN_PER_CLIENT',
   clientConcurrency: 'CLIENT_CONCURRENCY',
+  bigServiceEndpoints: 'BIG_SERVICE_ENDPOINTS',
+  streamSeconds: 'STREAM_SECONDS',
 };
 const SLI_NAMES = Object.values(SLI) as SliName[];
 const FILE_KEYS = new Set(['profile', 'workload', 'thresholds', 'minSamples']);

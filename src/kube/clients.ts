@@ -9,6 +9,8 @@ export interface KubeClients {
   apps: k8s.AppsV1Api;
   authz: k8s.AuthorizationV1Api;
   coordination: k8s.CoordinationV1Api;
+  networking: k8s.NetworkingV1Api;
+  version: k8s.VersionApi;
 }
 
 /**
@@ -48,6 +50,8 @@ export function kubeClients(kubeconfigPath?: string): KubeClients {
     apps: config.makeApiClient(k8s.AppsV1Api),
     authz: config.makeApiClient(k8s.AuthorizationV1Api),
     coordination: config.makeApiClient(k8s.CoordinationV1Api),
+    networking: config.makeApiClient(k8s.NetworkingV1Api),
+    version: config.makeApiClient(k8s.VersionApi),
   };
 }
 

@@ -17,6 +17,8 @@ export interface ServiceSetSpec {
   /** name prefix; Services are <prefix>-<index> */
   prefix?: string;
   count: number;
+  /** index of the first Service (grow a set: first = current size) */
+  first?: number;
   endpointsPerService: number;
   port?: number;
   targetPort?: number;
@@ -72,7 +74,7 @@ export interface ServiceSetResult {
 
 /** Creates the Services, then their EndpointSlices (409 AlreadyExists counts as done). */
 export async function createServiceSet(clients: KubeClients, spec: ServiceSetSpec, o: BulkOptions = {}): Promise<ServiceSetResult> {
-  const idx = Array.from({ length: spec.count }, (_, i) => i);
+  const idx = Array.from({ length: spec.count }, (_, i) => (spec.first ?? 0) + i);
   const tolerate = [409, ...(o.tolerate ?? [])];
   const services = await bulk(idx, (i) => clients.core.createNamespacedService({ namespace: spec.namespace, body: syntheticService(spec, i) }), { ...o, tolerate });
   const slices = await bulk(

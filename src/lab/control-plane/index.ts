@@ -29,7 +29,8 @@ import { isRecordedProcessAlive, procInfo, spawnDetached, stopRecordedProcess } 
 
 export { ComponentError, httpsGet, loadTlsClient, waitReady } from './health.js';
 export { writeKubeconfig, buildKubeconfig } from './kubeconfig.js';
-export { PortInUseError, assertPortsFree, portIsFree, portOwner } from './ports.js';
+export { PortInUseError, assertPortsFree, freeLoopbackPorts, portIsFree, portOwner } from './ports.js';
+import { freeLoopbackPorts } from './ports.js';
 export { isRecordedProcessAlive, logTail, procInfo, spawnDetached, stopRecordedProcess } from './process.js';
 
 export interface ControlPlanePorts {
@@ -54,6 +55,12 @@ export interface ControlPlaneTimeouts {
   componentMs: number;
   /** SIGTERM → SIGKILL grace per process */
   stopGraceMs: number;
+}
+
+/** A throwaway control plane's ports, all free right now: never collides with another lab. */
+export async function freeControlPlanePorts(): Promise<ControlPlanePorts> {
+  const [etcdClient, etcdPeer, apiserver, controllerManager, scheduler] = (await freeLoopbackPorts(5)) as [number, number, number, number, number];
+  return { etcdClient, etcdPeer, apiserver, controllerManager, scheduler };
 }
 
 export const DEFAULT_TIMEOUTS: ControlPlaneTimeouts = {

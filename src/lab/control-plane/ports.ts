@@ -1,7 +1,7 @@
 // Port checks before anything starts, so "port in use" names the port, its owner and the
 // fix instead of surfacing as a component that died.
 import { readdir, readFile, readlink } from 'node:fs/promises';
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 
 export class PortInUseError extends Error {
   constructor(
@@ -86,5 +86,22 @@ export async function assertPortsFree(needs: readonly PortNeed[]): Promise<void>
   }
   for (const n of needs) {
     if (!(await portIsFree(n.port))) throw new PortInUseError(n.port, n.purpose, await portOwner(n.port), n.option);
+  }
+}
+
+/** Ports free on 127.0.0.1 right now (bound to port 0, then released). */
+export async function freeLoopbackPorts(n: number): Promise<number[]> {
+  const servers: Server[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      servers.push(await new Promise<Server>((resolve, reject) => {
+        const s = createServer();
+        s.once('error', reject);
+        s.listen(0, '127.0.0.1', () => resolve(s));
+      }));
+    }
+    return servers.map((s) => (s.address() as { port: number }).port);
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
   }
 }

@@ -1,0 +1,116 @@
+// Facts about the cluster under test, detected once before any suite creates anything
+// and recorded in every report: Kubernetes version, kube-proxy mode, Service CIDR, nodes
+// and their kernels. Each fact says where it came from; a fact that cannot be read is
+// null with the reason, never a guess.
+import type { NodeInfo } from '../report/types.js';
+import { apiMessage, apiStatus, type KubeClients } from './clients.js';
+import { proxyText } from './proxy.js';
+
+export interface ClusterFacts {
+  kubernetesVersion: string | null;
+  /** kube-proxy mode from kube-proxy's /proxyMode, else SLI_PROXY_MODE, else null */
+  proxyMode: string | null;
+  serviceCidrs: string[];
+  nodes: NodeInfo[];
+  /** kernel of the nodes; "mixed" when they differ */
+  kernel: string | null;
+  /** how each fact was found, or why it was not */
+  sources: Record<string, string>;
+}
+
+export class FactsError extends Error {
+  override name = 'FactsError';
+}
+
+export interface DetectOptions {
+  env?: Record<string, string | undefined>;
+  /** kube-proxy metrics port on the nodes (serves /proxyMode) */
+  kubeProxyPort?: number;
+}
+
+/** The range quoted by the API server when a Service asks for an impossible ClusterIP. */
+export function serviceCidrFromError(message: string): string | undefined {
+  return /valid IPs is ([0-9a-f.:]+\/\d+)/i.exec(message)?.[1];
+}
+
+async function serviceCidrs(clients: KubeClients, env: Record<string, string | undefined>, sources: Record<string, string>): Promise<string[]> {
+  if (env.SLI_SERVICE_CIDR) {
+    sources.serviceCidrs = 'env SLI_SERVICE_CIDR';
+    return env.SLI_SERVICE_CIDR.split(',').map((s) => s.trim()).filter(Boolean);
+  }
+  try {
+    const list = await clients.networking.listServiceCIDR();
+    const cidrs = list.items.flatMap((s) => s.spec?.cidrs ?? []);
+    if (cidrs.length > 0) {
+      sources.serviceCidrs = 'ServiceCIDR objects (networking.k8s.io/v1)';
+      return cidrs;
+    }
+  } catch (e) {
+    if (apiStatus(e) !== 404 && apiStatus(e) !== 403) throw e;
+  }
+  // Older servers: a dry-run Service with an out-of-range ClusterIP makes the API server
+  // name its range; dry-run creates nothing.
+  try {
+    await clients.core.createNamespacedService({
+      namespace: 'default',
+      dryRun: 'All',
+      body: { metadata: { name: 'kube-sli-cidr-probe' }, spec: { clusterIP: '1.1.1.1', ports: [{ port: 80 }] } },
+    });
+  } catch (e) {
+    const cidr = serviceCidrFromError(apiMessage(e));
+    if (cidr) {
+      sources.serviceCidrs = 'the API server\'s answer to a dry-run Service outside the range';
+      return [cidr];
+    }
+  }
+  throw new FactsError('cannot find the Service CIDR (no ServiceCIDR objects, and the API server did not name its range): set SLI_SERVICE_CIDR, e.g. SLI_SERVICE_CIDR=10.96.0.0/12');
+}
+
+export async function detectFacts(clients: KubeClients, o: DetectOptions = {}): Promise<ClusterFacts> {
+  const env = o.env ?? process.env;
+  const sources: Record<string, string> = {};
+  const version = await clients.version.getCode();
+  sources.kubernetesVersion = '/version';
+  const nodeList = await clients.core.listNode();
+  const nodes: NodeInfo[] = nodeList.items.map((n) => ({
+    name: n.metadata!.name!,
+    kernel: n.status?.nodeInfo?.kernelVersion,
+    kubeletVersion: n.status?.nodeInfo?.kubeletVersion,
+    osImage: n.status?.nodeInfo?.osImage,
+    arch: n.status?.nodeInfo?.architecture,
+    containerRuntime: n.status?.nodeInfo?.containerRuntimeVersion,
+    roles: Object.keys(n.metadata?.labels ?? {})
+      .filter((l) => l.startsWith('node-role.kubernetes.io/'))
+      .map((l) => l.slice('node-role.kubernetes.io/'.length)),
+  }));
+  const kernels = [...new Set(nodes.map((n) => n.kernel).filter((k): k is string => !!k))];
+  const kernel = kernels.length === 0 ? null : kernels.length === 1 ? kernels[0]! : 'mixed';
+
+  // kube-proxy's own answer first; SLI_PROXY_MODE only where it cannot be asked
+  let proxyMode: string | null = null;
+  const port = o.kubeProxyPort ?? 10249;
+  const why: string[] = [];
+  for (const n of nodes) {
+    try {
+      proxyMode = (await proxyText(clients, { kind: 'node', name: n.name, port }, '/proxyMode', { timeoutMs: 5000 })).trim();
+      sources.proxyMode = `kube-proxy /proxyMode on node ${n.name} (port ${port})`;
+      break;
+    } catch (e) {
+      why.push(`${n.name}: ${(e as Error).message}`);
+    }
+  }
+  if (proxyMode === null && env.SLI_PROXY_MODE) {
+    proxyMode = env.SLI_PROXY_MODE;
+    sources.proxyMode = 'env SLI_PROXY_MODE (kube-proxy /proxyMode not reachable)';
+  } else if (proxyMode === null) {
+    sources.proxyMode = `unknown: kube-proxy's /proxyMode not reachable through nodes/proxy (${why[0] ?? 'no nodes'}); set SLI_PROXY_MODE`;
+  }
+  return {
+    kubernetesVersion: version.gitVersion,
+    proxyMode,
+    serviceCidrs: await serviceCidrs(clients, env, sources),
+    nodes,
+    kernel,
+    sources,
+  };
+}
