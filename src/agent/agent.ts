@@ -34,7 +34,15 @@ export interface AgentOptions {
   flowBufferCapacity?: number;
   /** progress and errors; default stderr */
   log?: (line: string) => void;
+  /**
+   * kube-proxy's metrics, relayed on GET /kube-proxy/metrics: many clusters bind them to
+   * 127.0.0.1:10249, which only something in the node's namespace (this agent, with
+   * hostNetwork) can reach. Default DEFAULT_KUBE_PROXY_METRICS_URL.
+   */
+  kubeProxyMetricsUrl?: string;
 }
+
+export const DEFAULT_KUBE_PROXY_METRICS_URL = 'http://127.0.0.1:10249/metrics';
 
 export interface AgentStatus {
   netns?: string;
@@ -69,10 +77,37 @@ function validate(opts: AgentOptions): void {
   if (opts.capture === false && opts.conntrack === false) {
     throw new AgentConfigError('both collectors are disabled: enable capture or conntrack');
   }
+  const relay = opts.kubeProxyMetricsUrl ?? DEFAULT_KUBE_PROXY_METRICS_URL;
+  if (!/^https?:\/\//.test(relay) || !URL.canParse(relay)) {
+    throw new AgentConfigError(`kube-proxy metrics URL "${relay}" is not an http(s) URL, e.g. ${DEFAULT_KUBE_PROXY_METRICS_URL}`);
+  }
   const port = opts.listenPort ?? 9464;
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     throw new AgentConfigError(`listen port ${port} is not a TCP port (0-65535)`);
   }
+}
+
+/**
+ * GET /kube-proxy/metrics: fetches `url` and relays the body with its content type; 502
+ * with the reason when kube-proxy cannot be reached or does not answer 200.
+ */
+export function kubeProxyMetricsRelay(url: string, timeoutMs = 10_000): (res: http.ServerResponse) => void {
+  return (res) => {
+    fetch(url, { signal: AbortSignal.timeout(timeoutMs) }).then(
+      async (r) => {
+        const body = await r.text();
+        if (r.status !== 200) {
+          res.writeHead(502, { 'content-type': 'text/plain' }).end(`kube-proxy metrics at ${url} answered HTTP ${r.status}: ${body.trim().slice(0, 300)}\n`);
+          return;
+        }
+        res.writeHead(200, { 'content-type': r.headers.get('content-type') ?? 'text/plain; version=0.0.4' }).end(body);
+      },
+    ).catch((e: Error) => {
+      const cause = (e.cause as Error | undefined)?.message;
+      if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
+      res.end(`kube-proxy metrics at ${url} unreachable: ${e.message}${cause ? ` (${cause})` : ''}\n`);
+    });
+  };
 }
 
 export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
@@ -171,6 +206,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
     return conntrack.settle();
   };
 
+  const relayKubeProxy = kubeProxyMetricsRelay(opts.kubeProxyMetricsUrl ?? DEFAULT_KUBE_PROXY_METRICS_URL);
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://agent');
     if (url.pathname === '/metrics') {
@@ -198,6 +234,8 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
         (r) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(r)),
         (e: Error) => res.writeHead(500).end(`settle failed: ${e.message}\n`),
       );
+    } else if (url.pathname === '/kube-proxy/metrics' && req.method === 'GET') {
+      relayKubeProxy(res);
     } else if (url.pathname === '/status') {
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(status()));
     } else if (url.pathname === '/healthz') {
@@ -205,7 +243,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       const ok = (s.capture?.running ?? true) && (s.conntrack?.running ?? true);
       res.writeHead(ok ? 200 : 503).end(ok ? 'ok\n' : `collector down: ${s.capture?.error ?? s.conntrack?.error}\n`);
     } else {
-      res.writeHead(404).end('try /metrics, /flows?since=0, /status, /healthz, POST /settle\n');
+      res.writeHead(404).end('try /metrics, /flows?since=0, /status, /healthz, /kube-proxy/metrics, POST /settle\n');
     }
   });
   try {

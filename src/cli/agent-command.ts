@@ -12,6 +12,7 @@ conntrack events, and serves what it saw:
   /flows?since=N     exact flow records as JSON lines (header x-kube-sli-next: next cursor)
   /status            collector state, loss report, mergeable histograms
   /healthz           200 while both collectors run
+  /kube-proxy/metrics  kube-proxy's own /metrics, relayed (502 with the reason if unreachable)
 
 options:
   --netns NAME            observe this network namespace (default: the agent's own)
@@ -20,7 +21,9 @@ options:
   --iface NAME            capture interface (default any)
   --mode records|histogram  keep flow records for /flows, or only histograms (flat memory)
   --no-capture / --no-conntrack  disable one collector
-  --conntrack-buffer BYTES  netlink receive buffer (default 67108864)`;
+  --conntrack-buffer BYTES  netlink receive buffer (default 67108864)
+  --kube-proxy-metrics URL  kube-proxy metrics to relay on /kube-proxy/metrics
+                          (default http://127.0.0.1:10249/metrics)`;
 
 export async function agentCommand(argv: string[]): Promise<number> {
   let values;
@@ -36,6 +39,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
         'no-capture': { type: 'boolean', default: false },
         'no-conntrack': { type: 'boolean', default: false },
         'conntrack-buffer': { type: 'string' },
+        'kube-proxy-metrics': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -67,6 +71,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
       listenHost: listen[1] || '127.0.0.1',
       listenPort: Number(listen[2]),
       mode: values.mode,
+      kubeProxyMetricsUrl: values['kube-proxy-metrics'],
     });
   } catch (e) {
     if (e instanceof AgentConfigError || e instanceof CidrError) throw new UsageError(e.message);

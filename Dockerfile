@@ -1,0 +1,52 @@
+# syntax=docker/dockerfile:1
+# The kube-sli kit image: ghcr.io/kube-sli/kube-sli:<version>, entrypoint `kube-sli`.
+# One image for everything the kit runs in pods:
+#   kube-sli agent ...       node agent (tcpdump + conntrack; needs NET_ADMIN/NET_RAW, hostNetwork)
+#   kube-sli loadgen ...     in-cluster load generator
+#   kube-sli-server <port>   backend (src/workload/server.ts)
+#   kube-sli-client ...      client (src/workload/client.ts)
+# TypeScript ships as source and runs through tsx (a runtime dependency), as bin/kube-sli.js
+# does in a checkout. Build with: node scripts/image.mjs build
+FROM node:20-bookworm-slim
+
+ARG VERSION=0.0.0-dev
+LABEL org.opencontainers.image.title="kube-sli" \
+      org.opencontainers.image.description="Conformance kit for Kubernetes Service networking: agent, load generator, workload" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.licenses="Apache-2.0"
+
+# the agent's collectors and the network tools of lab/kind nodes
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      conntrack tcpdump iproute2 nftables iptables ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /opt/kube-sli
+ENV NODE_ENV=production
+
+# dependencies first: this layer is reused while only the sources change
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund \
+ && npm cache clean --force
+
+COPY tsconfig.json ./
+COPY bin/ bin/
+COPY src/ src/
+# `kube-sli compare` renders with reporters/render
+COPY reporters/ reporters/
+
+# kube-sli: the CLI (tsx registers itself in bin/kube-sli.js; the symlink resolves to
+# /opt/kube-sli/bin, so its imports resolve there). The workload programs need the tsx
+# loader by path: `node --import tsx` would resolve tsx from the pod's working directory.
+RUN chmod 0755 bin/kube-sli.js \
+ && ln -s /opt/kube-sli/bin/kube-sli.js /usr/local/bin/kube-sli \
+ && printf '#!/bin/sh\nexec node --import file:///opt/kube-sli/node_modules/tsx/dist/loader.mjs /opt/kube-sli/src/workload/server.ts "$@"\n' \
+      > /usr/local/bin/kube-sli-server \
+ && printf '#!/bin/sh\nexec node --import file:///opt/kube-sli/node_modules/tsx/dist/loader.mjs /opt/kube-sli/src/workload/client.ts "$@"\n' \
+      > /usr/local/bin/kube-sli-client \
+ && chmod 0755 /usr/local/bin/kube-sli-server /usr/local/bin/kube-sli-client \
+ && test -f node_modules/tsx/dist/loader.mjs \
+ && kube-sli version
+
+ENTRYPOINT ["kube-sli"]
+CMD ["--help"]
