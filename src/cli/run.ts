@@ -3,6 +3,8 @@
 import { createRequire } from 'node:module';
 import { agentCommand } from './agent-command.js';
 import { compareCommand } from './compare.js';
+import { gcCommand } from './gc-command.js';
+import { loadgenCommand } from './loadgen-command.js';
 import { labCommand } from './lab-command.js';
 import { EXIT, UsageError } from './exit-codes.js';
 
@@ -11,7 +13,9 @@ const USAGE = `usage: kube-sli <command> [options]
 commands:
   agent      run the node agent (capture + conntrack collectors, Prometheus, flow records)
   compare    compare two report files (base, candidate); exit 1 on a significant regression
+  gc         delete what dead kube-sli sessions left in the cluster (by session label)
   lab        embedded lab: up, down, status, kubeconfig (real control plane + kube-proxy; root, Linux)
+  loadgen    in-cluster client: runs connections and probes on request (driven through pods/proxy)
   version    print the kit version
 
 Run "kube-sli <command> --help" for a command's options.`;
@@ -19,6 +23,8 @@ Run "kube-sli <command> --help" for a command's options.`;
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
   agent: agentCommand,
   compare: compareCommand,
+  gc: gcCommand,
+  loadgen: loadgenCommand,
   lab: labCommand,
   version: async () => {
     const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };

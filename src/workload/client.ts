@@ -3,6 +3,7 @@
 // the client-side view (connect time, total time, bytes each way, local port) that the
 // kit joins with conntrack and capture records.
 import net from 'node:net';
+import { epochNsAt } from './clock.js';
 import { requestFor } from './protocol.js';
 
 export interface ClientOptions {
@@ -26,9 +27,6 @@ export interface ClientConnectionResult {
   bytesReceived: number;
   error?: string;
 }
-
-const epochBaseNs = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
-const nowEpochNs = (): bigint => epochBaseNs + process.hrtime.bigint();
 
 /** Follows one HTTP response: true once the body announced by Content-Length is complete. */
 export class ResponseTracker {
@@ -54,12 +52,19 @@ export class ResponseTracker {
   }
 }
 
-export function oneConnection(opts: ClientOptions, seq: number): Promise<ClientConnectionResult> {
+/** What one connection needs; ClientOptions satisfies it. */
+export type ConnectionOptions = Pick<ClientOptions, 'host' | 'port' | 'path' | 'timeoutMs'>;
+
+/** `signal` aborts the connection (recorded with error "cancelled"), for loadgen's DELETE. */
+export function oneConnection(opts: ConnectionOptions, seq: number, signal?: AbortSignal): Promise<ClientConnectionResult> {
   return new Promise((resolve) => {
     const t0 = process.hrtime.bigint();
-    const result: ClientConnectionResult = { seq, startNs: String(epochBaseNs + t0), bytesSent: 0, bytesReceived: 0 };
+    const result: ClientConnectionResult = { seq, startNs: String(epochNsAt(t0)), bytesSent: 0, bytesReceived: 0 };
     const sock = net.connect({ host: opts.host, port: opts.port, noDelay: true });
     const timer = setTimeout(() => sock.destroy(new Error(`timed out after ${opts.timeoutMs} ms`)), opts.timeoutMs);
+    const onAbort = (): void => void sock.destroy(new Error('cancelled'));
+    if (signal?.aborted) onAbort();
+    else signal?.addEventListener('abort', onAbort, { once: true });
     sock.once('connect', () => {
       result.connectSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
       result.localAddr = sock.localAddress;
@@ -75,6 +80,7 @@ export function oneConnection(opts: ClientOptions, seq: number): Promise<ClientC
     sock.once('end', () => sock.end());
     sock.once('close', () => {
       clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
       result.bytesSent = sock.bytesWritten;
       result.bytesReceived = sock.bytesRead;
       if (result.error === undefined) result.totalSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
