@@ -12,7 +12,7 @@ export default defineConfig({
     // The kube-sli reporter collects the SLI results suites attach to their tests and
     // writes sli-report/ (report.json, junit.xml, summary.md, report.html, conformance);
     // with no SLI results (unit, kernel, lab runs) it writes nothing.
-    reporters: ['default', ['./reporters/kube-sli.ts', { outDir: 'sli-report' }]],
+    reporters: ['default', ['./reporters/kube-sli.ts', { outDir: process.env.SLI_REPORT_DIR || 'sli-report' }]],
     projects: [
       {
         test: {

@@ -5,6 +5,7 @@ import { benchCapture } from './capture.bench.js';
 import { benchConntrack, benchConntrackXml } from './conntrack.bench.js';
 import { benchLab } from './lab.bench.js';
 import { benchReport } from './report.bench.js';
+import { benchDefaultProfile, benchServices } from './slo.bench.js';
 
 const only = process.argv.slice(2);
 // the lab benchmark brings up real clusters and programs 10,000 Services per proxy mode
@@ -41,6 +42,24 @@ if (want('report')) {
     `report: ${fmt(r.samples)} flow samples rendered in ${r.seconds.toFixed(2)} s, peak RSS ${r.peakRssMiB.toFixed(0)} MiB, ` +
       `HTML ${(r.htmlBytes / 1024).toFixed(0)} KiB   [targets < 10 s, < 1 GiB, < 5 MB]`,
   );
+}
+const root = process.getuid?.() === 0;
+if (want('services')) {
+  if (!root) console.log('services: skipped (the lab needs root)');
+  else {
+    const r = await benchServices();
+    console.log(
+      `services: ${fmt(r.services)} Services + EndpointSlices created in ${r.createSeconds.toFixed(1)} s (${fmt(r.createObjectsPerSecond)} objects/s), ` +
+        `deleted in ${r.deleteSeconds.toFixed(1)} s (${fmt(r.deleteObjectsPerSecond)} objects/s)   [target >= 300 objects/s]`,
+    );
+  }
+}
+if (want('slo')) {
+  if (!root) console.log('slo: skipped (the lab needs root)');
+  else {
+    const r = await benchDefaultProfile();
+    console.log(`slo: default profile, default workload, every suite on a fresh lab: ${(r.seconds / 60).toFixed(1)} min, exit ${r.exitCode}   [target <= 10 min]\n${r.tail}`);
+  }
 }
 if (want('lab')) {
   const n = Number(only.find((a) => /^\d+$/.test(a)) ?? 10_000);

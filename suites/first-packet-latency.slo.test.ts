@@ -18,8 +18,11 @@ test.describe('first-packet latency', () => {
     test(`p99 bound with ${n} Services`, async ({ run, backend, services, loadgens, agent, record }) => {
       const slo = run.config.slos[SLI.firstPacket];
       await services.scaleTo(Math.max(0, n - 1)); // + the backend's own Service = n
+      // the talk's workload: with more Services than clients, each client takes its own
+      // evenly spread Services, so no single rule position decides the result
+      const targets = [backend.vip, ...(await services.clusterIps()).map((host) => ({ host, port: backend.port }))];
       const m = await measureConnections(loadgens, agent, {
-        targets: [backend.vip],
+        targets,
         connections: run.config.workload.connPerClient,
         concurrency: run.config.workload.clientConcurrency,
       });

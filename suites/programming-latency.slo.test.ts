@@ -6,10 +6,12 @@
 import { expectPass, SLI, test } from '../fixtures/index.js';
 import { measureProgramming } from '../fixtures/programming.js';
 import { bigServiceSlices } from '../fixtures/big-service.js';
+import { openKubeProxyWindow, recordKubeProxy } from '../fixtures/kube-proxy-window.js';
 
 test.describe('network programming latency', () => {
   test('a new Service with endpoints becomes reachable through its ClusterIP', async ({ run, namespace, prober, backend, record }) => {
     const slo = run.config.slos[SLI.programming];
+    const window = await openKubeProxyWindow(run);
     const samples: number[] = [];
     let uncertainty = 0;
     for (let i = 0; i < slo.minSamples; i++) {
@@ -17,6 +19,7 @@ test.describe('network programming latency', () => {
       samples.push(s.seconds);
       uncertainty = Math.max(uncertainty, s.clockUncertaintySeconds);
     }
+    recordKubeProxy(record, SLI.programming, await window.close(), { case: 'new-service' });
     expectPass(record.judge(slo, { source: 'prober', labels: { case: 'new-service' }, samples, notes: [`runner/prober clock offset uncertainty ±${(uncertainty * 1000).toFixed(1)} ms`] }));
   });
 
@@ -24,10 +27,12 @@ test.describe('network programming latency', () => {
     const slo = run.config.slos[SLI.programming];
     const n = Math.max(...run.config.workload.services);
     await services.scaleTo(n);
+    const window = await openKubeProxyWindow(run);
     const samples: number[] = [];
     for (let i = 0; i < slo.minSamples; i++) {
       samples.push((await measureProgramming(run.clients, { namespace, session: run.target.session, prober: prober.loadgen, offset: prober.offset, endpointIps: backend.podIps, targetPort: backend.targetPort })).seconds);
     }
+    recordKubeProxy(record, SLI.programming, await window.close(), { case: 'one-more-service', services: String(n) });
     expectPass(record.judge(slo, { source: 'prober', labels: { case: 'one-more-service', services: String(n) }, samples }));
   });
 
