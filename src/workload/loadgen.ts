@@ -629,6 +629,16 @@ function pageParam(url: URL, name: string, dflt: number, max: number): number {
   return n;
 }
 
+/** The request's JSON body through a validator; a ValidationError becomes a 400. */
+async function parseBody<T>(req: http.IncomingMessage, parse: (body: unknown) => T): Promise<T> {
+  try {
+    return parse(await readJson(req));
+  } catch (e) {
+    if (e instanceof ValidationError) throw new HttpError(400, e.message);
+    throw e;
+  }
+}
+
 export async function startLoadgen(opts: { port: number; host?: string }): Promise<LoadgenHandle> {
   const runs = new Map<string, Run>();
   const probes = new Map<string, Probe>();
@@ -699,13 +709,7 @@ export async function startLoadgen(opts: { port: number; host?: string }): Promi
       json(200, { epochNs: String(nowEpochNs()) });
     } else if (p === '/runs') {
       allow('POST');
-      let spec: RunSpec;
-      try {
-        spec = parseRunSpec(await readJson(req));
-      } catch (e) {
-        if (e instanceof ValidationError) throw new HttpError(400, e.message);
-        throw e;
-      }
+      const spec = await parseBody(req, parseRunSpec);
       const running = [...runs.values()].filter((r) => r.state === 'running').length;
       if (running >= LOADGEN_LIMITS.runningRuns) {
         throw new HttpError(429, `${running} runs are running (at most ${LOADGEN_LIMITS.runningRuns}): wait for one or DELETE it`);
@@ -737,13 +741,7 @@ export async function startLoadgen(opts: { port: number; host?: string }): Promi
       }
     } else if (p === '/probes') {
       allow('POST');
-      let spec: ProbeSpec;
-      try {
-        spec = parseProbeSpec(await readJson(req));
-      } catch (e) {
-        if (e instanceof ValidationError) throw new HttpError(400, e.message);
-        throw e;
-      }
+      const spec = await parseBody(req, parseProbeSpec);
       const running = [...probes.values()].filter((x) => x.view.state === 'running').length;
       if (running >= LOADGEN_LIMITS.runningProbes) {
         throw new HttpError(429, `${running} probes are running (at most ${LOADGEN_LIMITS.runningProbes}): wait for one or DELETE it`);
