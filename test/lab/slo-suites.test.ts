@@ -97,7 +97,7 @@ describe.skipIf(!!labSkipReason)('SLO suites against the lab', () => {
     expect(report.environment.proxyMode).toBe('nftables');
     expect(report.environment.provider).toBe('lab');
     await expectLabGone(stateDir);
-  });
+  }, 20 * 60_000);
 
   it('the first-packet scaling SLO fails in iptables mode at 10,000 Services, and says why', async () => {
     const stateDir = join(await tempDir('ksli-slo-'), 'lab');
@@ -122,7 +122,7 @@ describe.skipIf(!!labSkipReason)('SLO suites against the lab', () => {
     expect(report.environment.proxyMode).toBe('iptables');
     expect(output).toMatch(/FAIL first_packet_latency_scaling_ratio/);
     await expectLabGone(stateDir);
-  });
+  }, 25 * 60_000);
 
   it('kube-sli gc removes everything a run killed with SIGKILL left', async () => {
     const stateDir = join(await tempDir('ksli-gc-'), 'lab');
@@ -131,7 +131,7 @@ describe.skipIf(!!labSkipReason)('SLO suites against the lab', () => {
     const session = `gc-${Date.now().toString(36)}`;
     const child = spawn(process.execPath, [VITEST, 'run', '--project', 'slo', 'suites/first-packet-latency.slo.test.ts'], {
       cwd: repoRoot(),
-      env: childEnv({ KUBECONFIG: lab.kubeconfigPath, SLI_SESSION: session, SERVICES: '2000', CLIENTS: '2', CONN_PER_CLIENT: '100', SLI_REPORT_DIR: await tempDir('ksli-report-') }),
+      env: childEnv({ KUBECONFIG: lab.kubeconfigPath, SLI_SESSION: session, SERVICES: '5000', CLIENTS: '2', CONN_PER_CLIENT: '100', SLI_REPORT_DIR: await tempDir('ksli-report-') }),
       detached: true, // its own process group: the kill takes the vitest workers too
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -139,7 +139,8 @@ describe.skipIf(!!labSkipReason)('SLO suites against the lab', () => {
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     // killed mid-way: once the agent runs and Services are being created
-    await expect.poll(() => /Services \d+\/2000/.test(out), { timeout: 5 * 60_000, interval: 200 }).toBe(true);
+    await expect.poll(() => /Services \d+\/4999/.test(out) || child.exitCode !== null, { timeout: 5 * 60_000, interval: 200 }).toBe(true);
+    expect(child.exitCode, `the run ended before it could be killed:\n${out.slice(-2000)}`).toBeNull();
     process.kill(-child.pid!, 'SIGKILL');
     await new Promise((r) => child.once('exit', r));
 
@@ -162,5 +163,5 @@ describe.skipIf(!!labSkipReason)('SLO suites against the lab', () => {
     expect(await labelled()).toBe(0);
     // the cluster itself is untouched
     expect((await clients.core.readNamespace({ name: 'default' })).metadata?.name).toBe('default');
-  });
+  }, 15 * 60_000);
 });
