@@ -70,9 +70,9 @@ const PROFILES: Record<ProfileName, Record<SliName, ProfiledSlo>> = {
     },
     [SLI.clusterIpThroughputOverhead]: {
       sli: SLI.clusterIpThroughputOverhead,
-      thresholds: ['ratio>=0.8'],
+      thresholds: ['ratio>=0.5'],
       minSamples: 4,
-      origin: 'seed 001: throughput through the ClusterIP vs directly to the pod IP (mean)',
+      origin: 'seed 001: throughput through the ClusterIP vs directly to the pod IP (mean of per-interval path totals); the default bound catches a ClusterIP that halves throughput — the lab on 2 CPU-bound vCPUs measured 0.82-0.97 between runs, so a tighter default would judge the machine, not the dataplane',
     },
     [SLI.churnFailures]: {
       sli: SLI.churnFailures,

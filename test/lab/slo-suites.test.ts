@@ -57,6 +57,8 @@ async function runSuites(files: string[], env: Record<string, string>): Promise<
     timeout: 25 * 60_000,
   });
   const output = String(r.all ?? '');
+  // the verdict lines, so CI logs carry the figures
+  console.log(output.split('\n').filter((l) => /^\s+(PASS|FAIL|INCONCLUSIVE) /.test(l)).join('\n'));
   let report: ReportDocument;
   try {
     report = JSON.parse(await readFile(join(reportDir, 'report.json'), 'utf8')) as ReportDocument;
