@@ -33,6 +33,7 @@ export async function benchServices(n = 10_000): Promise<ServicesFigures> {
     const t0 = performance.now();
     await deleteSessionServices(clients, namespace, session);
     const deleteSeconds = (performance.now() - t0) / 1000;
+    await clients.core.deleteNamespace({ name: namespace });
     return {
       services: n,
       createSeconds: created.services.seconds + created.slices.seconds,

@@ -86,16 +86,15 @@ export async function createServiceSet(clients: KubeClients, spec: ServiceSetSpe
   return { services, slices, objectsPerSecond: objects / Math.max(1e-6, services.seconds + slices.seconds) };
 }
 
-/** Deletes this session's Services and EndpointSlices in a namespace (collection deletes). */
-export async function deleteSessionServices(clients: KubeClients, namespace: string, session: string): Promise<void> {
+/**
+ * Deletes this session's Services and EndpointSlices in a namespace. EndpointSlices go in
+ * one collection delete; Services one by one with bounded concurrency, because the API
+ * server deletes a Service collection sequentially (releasing each ClusterIP) and drops
+ * the request at its 60 s timeout with thousands of them.
+ */
+export async function deleteSessionServices(clients: KubeClients, namespace: string, session: string, o: BulkOptions = {}): Promise<BulkResult> {
   const labelSelector = sessionSelector(session);
   await clients.discovery.deleteCollectionNamespacedEndpointSlice({ namespace, labelSelector });
-  try {
-    await clients.core.deleteCollectionNamespacedService({ namespace, labelSelector });
-    return;
-  } catch (e) {
-    if (apiStatus(e) !== 405) throw e; // servers without collection delete for Services
-  }
   const names: string[] = [];
   let _continue: string | undefined;
   do {
@@ -103,5 +102,5 @@ export async function deleteSessionServices(clients: KubeClients, namespace: str
     names.push(...page.items.map((s) => s.metadata!.name!));
     _continue = page.metadata?._continue || undefined;
   } while (_continue);
-  await bulk(names, (name) => clients.core.deleteNamespacedService({ namespace, name }), { concurrency: 32, tolerate: [404] });
+  return bulk(names, (name) => clients.core.deleteNamespacedService({ namespace, name }), { concurrency: 32, ...o, tolerate: [404, ...(o.tolerate ?? [])] });
 }
