@@ -3,7 +3,7 @@
 // 2. KUBECONFIG, or ~/.kube/config with a current context: the user's cluster;
 // 3. otherwise the embedded lab, which needs Linux and root.
 // kind and k3s (testcontainers) need a Docker engine and are chosen explicitly.
-import { PROVIDER_NAMES, ProviderError, type ProviderName } from './types.js';
+import { PROVIDER_NAMES, ProviderConfigError, ProviderError, type ProviderName } from './types.js';
 
 export interface HostFacts {
   platform: string;
@@ -25,7 +25,7 @@ export function chooseProvider(env: Record<string, string | undefined>, host: Ho
   const explicit = env.SLI_PROVIDER;
   if (explicit !== undefined && explicit !== '') {
     if (!(PROVIDER_NAMES as readonly string[]).includes(explicit)) {
-      throw new ProviderError(`SLI_PROVIDER="${explicit}" is not a provider: use one of ${PROVIDER_NAMES.join(', ')}`);
+      throw new ProviderConfigError(`SLI_PROVIDER="${explicit}" is not a provider: use one of ${PROVIDER_NAMES.join(', ')}`);
     }
     const provider = explicit as ProviderName;
     if (provider === 'kubeconfig') return fromKubeconfig(env, host, 'SLI_PROVIDER=kubeconfig');

@@ -7,7 +7,7 @@ import { defaultStateDir } from '../lab/state.js';
 import type { ProviderChoice } from './choose.js';
 import { startK3s } from './k3s.js';
 import { startKind } from './kind.js';
-import { PROXY_MODES, ProviderError, type ProxyMode, type StartedCluster } from './types.js';
+import { PROXY_MODES, ProviderConfigError, ProviderError, type ProxyMode, type StartedCluster } from './types.js';
 
 export interface TargetOptions {
   env?: Record<string, string | undefined>;
@@ -18,7 +18,7 @@ export interface TargetOptions {
 export function broughtProxyMode(env: Record<string, string | undefined>): ProxyMode {
   const m = env.SLI_PROXY_MODE ?? 'nftables';
   if (!(PROXY_MODES as readonly string[]).includes(m)) {
-    throw new ProviderError(`SLI_PROXY_MODE="${m}" is not a kube-proxy mode the kit can bring up: use ${PROXY_MODES.join(' or ')}`);
+    throw new ProviderConfigError(`SLI_PROXY_MODE="${m}" is not a kube-proxy mode the kit can bring up: use ${PROXY_MODES.join(' or ')}`);
   }
   return m as ProxyMode;
 }

@@ -14,3 +14,6 @@ export interface StartedCluster {
 }
 
 export class ProviderError extends Error {}
+
+/** A provider setting names something that does not exist (a typo, not a broken host). */
+export class ProviderConfigError extends ProviderError {}
