@@ -111,7 +111,7 @@ rm -f "$stamp_file"
 build kube-lab .
 build agnhost k8s.io/kubernetes/test/images/agnhost
 
-for c in etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl; do
+for c in etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl kubelet; do
   ln -sfn kube-lab "$out/$c"
 done
 "$out/kube-lab" --version >/dev/null || die "built $out/kube-lab does not run"

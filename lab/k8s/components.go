@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 
 	_ "k8s.io/client-go/plugin/pkg/client/auth" // kubectl: client auth plugins
@@ -12,6 +13,7 @@ import (
 	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
 	proxy "k8s.io/kubernetes/cmd/kube-proxy/app"
 	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
+	kubelet "k8s.io/kubernetes/cmd/kubelet/app"
 )
 
 // The bodies below are copied from k8s.io/kubernetes/cmd/<name>/<name>.go.
@@ -30,6 +32,10 @@ func runKubeScheduler() {
 
 func runKubeProxy() {
 	os.Exit(cli.Run(proxy.NewProxyCommand()))
+}
+
+func runKubelet() {
+	os.Exit(cli.Run(kubelet.NewKubeletCommand(context.Background())))
 }
 
 func runKubectl() {

@@ -35,6 +35,7 @@ var commands = map[string]func(){
 	"kube-scheduler":          runKubeScheduler,
 	"kube-proxy":              runKubeProxy,
 	"kubectl":                 runKubectl,
+	"kubelet":                 runKubelet,
 }
 
 func main() {
