@@ -3,8 +3,10 @@
 #
 #   ${KUBE_SLI_CACHE:-$HOME/.cache/kube-sli}/bin/k8s-<version>/kube-lab
 #   ${KUBE_SLI_CACHE:-$HOME/.cache/kube-sli}/bin/k8s-<version>/agnhost
+#   ${KUBE_SLI_CACHE:-$HOME/.cache/kube-sli}/bin/k8s-<version>/e2e.test  (upstream's network
+#     and common e2e suites, lab/k8s/e2e)
 #   (+ symlinks etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
-#    kube-proxy, kubectl -> kube-lab)
+#    kube-proxy, kubectl, kubelet -> kube-lab)
 #
 # A stamp (version + Go version + hash of go.mod/go.sum/*.go + this script)
 # makes a second run a no-op. Modules come from GOPROXY; GOCACHE/GOMODCACHE
@@ -62,12 +64,12 @@ hash_inputs() {
     echo "$goversion"
     echo "CGO_ENABLED=${CGO_ENABLED:-0} $(cd "$lab" && go env GOOS GOARCH | tr '\n' ' ')"
     # contents only (awk drops the paths): another checkout of the same sources is up to date
-    cd "$lab" && sha256sum go.mod go.sum K8S_VERSION $(ls ./*.go | LC_ALL=C sort) "$self" | awk '{print $1}'
+    cd "$lab" && sha256sum go.mod go.sum K8S_VERSION $(ls ./*.go ./e2e/*.go | LC_ALL=C sort) "$self" | awk '{print $1}'
   } | sha256sum | cut -d' ' -f1
 }
 stamp_want="$(hash_inputs)"
 stamp_file="$out/.stamp"
-if [[ "${KUBE_LAB_FORCE:-0}" != 1 && -x "$out/kube-lab" && -x "$out/agnhost" && -f "$stamp_file" ]] &&
+if [[ "${KUBE_LAB_FORCE:-0}" != 1 && -x "$out/kube-lab" && -x "$out/agnhost" && -x "$out/e2e.test" && -f "$stamp_file" ]] &&
    [[ "$(cat "$stamp_file")" == "$stamp_want" ]]; then
   log "up to date: k8s $version ($goversion), stamp $stamp_want"
   echo "$out/kube-lab"
@@ -96,11 +98,13 @@ log "go mod download (GOPROXY=$(go env GOPROXY))"
 "${nice_cmd[@]}" go mod download ||
   die "go mod download failed in $lab (GOPROXY=$(go env GOPROXY)); see the error above"
 
-build() { # <output-name> <package>
+build() { # <output-name> <package> [test]
   local t0=$SECONDS
-  log "go build $2 -> $out/$1 (cold: several minutes on 2 cores)"
+  local verb=(build)
+  [[ "${3:-}" == test ]] && verb=(test -c)
+  log "go ${verb[*]} $2 -> $out/$1 (cold: several minutes on 2 cores)"
   rm -f "$out/$1.tmp"
-  if ! "${nice_cmd[@]}" go build -trimpath -buildvcs=false -ldflags "$ldflags" -o "$out/$1.tmp" "$2"; then
+  if ! "${nice_cmd[@]}" go "${verb[@]}" -trimpath -buildvcs=false -ldflags "$ldflags" -o "$out/$1.tmp" "$2"; then
     rm -f "$out/$1.tmp"
     die "go build of $2 failed (in $lab); see the compiler output above"
   fi
@@ -110,6 +114,7 @@ build() { # <output-name> <package>
 rm -f "$stamp_file"
 build kube-lab .
 build agnhost k8s.io/kubernetes/test/images/agnhost
+build e2e.test ./e2e test
 
 for c in etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl kubelet; do
   ln -sfn kube-lab "$out/$c"
@@ -119,3 +124,4 @@ echo "$stamp_want" > "$stamp_file"
 log "done: $("$out/kube-lab" --version)"
 echo "$out/kube-lab"
 echo "$out/agnhost"
+echo "$out/e2e.test"

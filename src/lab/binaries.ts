@@ -16,6 +16,7 @@ export const COMPONENTS = [
   'kube-scheduler',
   'kube-proxy',
   'kubectl',
+  'kubelet',
 ] as const;
 export type Component = (typeof COMPONENTS)[number];
 
@@ -25,6 +26,8 @@ export interface LabBinaries {
   argv: Record<Component, string[]>;
   /** agnhost, when found next to the components (the build always provides it) */
   agnhost?: string;
+  /** upstream's e2e tests (lab/k8s/e2e), when found next to the components */
+  e2eTest?: string;
 }
 
 export class BinariesError extends Error {}
@@ -56,7 +59,7 @@ async function isExecutableFile(p: string): Promise<boolean> {
 }
 
 /** Resolves every component from one directory; returns the missing ones. */
-async function fromDir(dir: string): Promise<{ argv: Partial<Record<Component, string[]>>; missing: Component[]; agnhost?: string }> {
+async function fromDir(dir: string): Promise<{ argv: Partial<Record<Component, string[]>>; missing: Component[]; agnhost?: string; e2eTest?: string }> {
   const argv: Partial<Record<Component, string[]>> = {};
   const missing: Component[] = [];
   const multi = join(dir, 'kube-lab');
@@ -68,7 +71,8 @@ async function fromDir(dir: string): Promise<{ argv: Partial<Record<Component, s
     else missing.push(c);
   }
   const agnhost = join(dir, 'agnhost');
-  return { argv, missing, ...((await isExecutableFile(agnhost)) ? { agnhost } : {}) };
+  const e2eTest = join(dir, 'e2e.test');
+  return { argv, missing, ...((await isExecutableFile(agnhost)) ? { agnhost } : {}), ...((await isExecutableFile(e2eTest)) ? { e2eTest } : {}) };
 }
 
 async function onPath(name: string, pathVar: string): Promise<string | undefined> {
@@ -99,7 +103,7 @@ export async function findBinaries(opts: FindBinariesOptions = {}): Promise<LabB
           `Fix: add them (official release binaries; etcd comes from the etcd release), or unset KUBE_SLI_K8S_BIN_DIR.`,
       );
     }
-    return { source: 'env', argv: r.argv as Record<Component, string[]>, ...(r.agnhost ? { agnhost: r.agnhost } : {}) };
+    return { source: 'env', argv: r.argv as Record<Component, string[]>, ...(r.agnhost ? { agnhost: r.agnhost } : {}), ...(r.e2eTest ? { e2eTest: r.e2eTest } : {}) };
   }
 
   const pathVar = env.PATH ?? '';
@@ -160,6 +164,7 @@ async function build(opts: FindBinariesOptions, env: NodeJS.ProcessEnv): Promise
     throw new BinariesError(`${script} succeeded but printed no usable kube-lab path (stdout: ${JSON.stringify(res.stdout)})`);
   }
   const agnhost = paths.find((p) => p.endsWith('/agnhost'));
+  const e2eTest = paths.find((p) => p.endsWith('/e2e.test'));
   const argv = Object.fromEntries(COMPONENTS.map((c) => [c, [kubeLab, c]])) as Record<Component, string[]>;
-  return { source: 'build', argv, ...(agnhost ? { agnhost } : {}) };
+  return { source: 'build', argv, ...(agnhost ? { agnhost } : {}), ...(e2eTest ? { e2eTest } : {}) };
 }
