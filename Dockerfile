@@ -7,8 +7,24 @@
 #   kube-sli-client ...      client (src/workload/client.ts)
 # TypeScript ships as source and runs through tsx (a runtime dependency), as bin/kube-sli.js
 # does in a checkout. Build with: node scripts/image.mjs build
-FROM node:20-bookworm-slim
+#
+# BASE_IMAGE: any Debian-based image with Node.js >= 20; BUILD_IMAGE: the same with npm
+# (the dependencies are installed there and copied over, so npm stays out of the image).
+# The embedded lab builds this file with buildah on bases it makes with debootstrap
+# (src/lab/images/build.ts), offline from any container registry.
+ARG BASE_IMAGE=docker.io/library/node:20-bookworm-slim
+ARG BUILD_IMAGE=docker.io/library/node:20-bookworm-slim
 
+FROM ${BUILD_IMAGE} AS deps
+# Builds behind a TLS-inspecting proxy pass their CA bundle for npm (the lab passes the
+# host's, mounted read-only); an ARG only, so it stays out of the image.
+ARG NPM_CONFIG_CAFILE
+WORKDIR /opt/kube-sli
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund \
+ && npm cache clean --force
+
+FROM ${BASE_IMAGE}
 ARG VERSION=0.0.0-dev
 LABEL org.opencontainers.image.title="kube-sli" \
       org.opencontainers.image.description="Conformance kit for Kubernetes Service networking: agent, load generator, workload" \
@@ -19,17 +35,14 @@ LABEL org.opencontainers.image.title="kube-sli" \
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       conntrack tcpdump iproute2 nftables iptables ca-certificates \
- && rm -rf /var/lib/apt/lists/*
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin
 
 WORKDIR /opt/kube-sli
 ENV NODE_ENV=production
 
 # dependencies first: this layer is reused while only the sources change
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund \
- && npm cache clean --force
-
-COPY tsconfig.json ./
+COPY --from=deps /opt/kube-sli/node_modules node_modules/
+COPY package.json package-lock.json tsconfig.json ./
 COPY bin/ bin/
 COPY src/ src/
 # `kube-sli compare` renders with reporters/render

@@ -6,7 +6,8 @@ import type * as k8s from '@kubernetes/client-node';
 import { apiStatus, type KubeClients } from './clients.js';
 import { sessionLabels } from './session.js';
 
-export const AGNHOST_IMAGE = 'registry.k8s.io/e2e-test-images/agnhost:2.53';
+export { AGNHOST_IMAGE } from './images.js';
+import { AGNHOST_IMAGE } from './images.js';
 export const LOADGEN_PORT = 8090;
 export const APP_LABEL = 'sli.kube-sli.io/app';
 

@@ -38,7 +38,7 @@ await clients.apps.createNamespacedDeployment({
       template: {
         metadata: { labels: app },
         spec: {
-          containers: [{ name: 'agnhost', image: 'registry.k8s.io/e2e-test-images/agnhost:2.53', args: ['netexec', '--http-port=8080'] }],
+          containers: [{ name: 'agnhost', image: 'registry.k8s.io/e2e-test-images/agnhost:2.56', args: ['netexec', '--http-port=8080'] }],
         },
       },
     },
