@@ -138,7 +138,7 @@ export async function benchLab(opts: BenchLabOptions = {}): Promise<LabModeFigur
       const f: LabModeFigures = {
         mode,
         upSeconds,
-        upUntil: up.runtime ? 'nodes-ready' : 'rules-programmed',
+        upUntil: 'nodes-ready',
         services,
         createSeconds: (c1 - c0) / 1000,
         programSeconds: (p1 - c0) / 1000,

@@ -9,7 +9,7 @@ import { startConntrack, type ConntrackHandle } from '../conntrack/collector.js'
 import type { SettleResult } from '../conntrack/tracker.js';
 import type { LossReport } from '../conntrack/types.js';
 import { parseCidr } from '../net/cidr.js';
-import { sysctl } from '../netns/netns.js';
+import { runIn, sysctl } from '../netns/netns.js';
 import { AgentMetrics } from './metrics.js';
 import type { FlowJson } from './records.js';
 import { FlowSink, type HistogramName } from './sink.js';
@@ -110,6 +110,26 @@ export function kubeProxyMetricsRelay(url: string, timeoutMs = 10_000): (res: ht
   };
 }
 
+const ACCOUNTING_SYSCTLS = ['net.netfilter.nf_conntrack_acct', 'net.netfilter.nf_conntrack_timestamp'] as const;
+
+/** Turns conntrack accounting and timestamps on, or finds them on already: a container's
+ * /proc/sys is read-only unless it runs privileged, so on a node that enables them itself
+ * (the embedded lab does, as a node image would) the agent needs no more than NET_ADMIN. */
+async function enableConntrackAccounting(netns: string | undefined): Promise<void> {
+  const off: string[] = [];
+  for (const k of ACCOUNTING_SYSCTLS) {
+    const v = await runIn(netns, ['sysctl', '-n', k]).catch(() => '');
+    if (v.trim() !== '1') off.push(k);
+  }
+  if (off.length === 0) return;
+  await sysctl(netns, Object.fromEntries(off.map((k) => [k, 1]))).catch((e: Error) => {
+    throw new AgentConfigError(
+      `cannot enable ${off.join(' and ')}${netns ? ` in netns ${netns}` : ''}: ${e.message}. ` +
+        'Fix: set them to 1 on the node (sysctl -w), or run the agent privileged (SLI_AGENT_PRIVILEGED=1); nf_conntrack must be loaded (any nat rule loads it).',
+    );
+  });
+}
+
 export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   validate(opts);
   const log = opts.log ?? ((l: string) => process.stderr.write(`kube-sli agent: ${l}\n`));
@@ -117,16 +137,8 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const metrics = new AgentMetrics();
   const sink = new FlowSink(metrics, mode, opts.flowBufferCapacity);
 
-  // Counters and sysctls live in the observed namespace; accounting is what gives bytes.
-  await sysctl(opts.netns, {
-    'net.netfilter.nf_conntrack_acct': 1,
-    'net.netfilter.nf_conntrack_timestamp': 1,
-  }).catch((e: Error) => {
-    throw new AgentConfigError(
-      `cannot enable conntrack accounting${opts.netns ? ` in netns ${opts.netns}` : ''}: ${e.message}. ` +
-        'Is nf_conntrack loaded (a nat rule loads it) and is the agent privileged (NET_ADMIN)?',
-    );
-  });
+  // Counters and timestamps live in the observed namespace; accounting is what gives bytes.
+  await enableConntrackAccounting(opts.netns);
 
   let capture: CaptureHandle | undefined;
   let conntrack: ConntrackHandle | undefined;

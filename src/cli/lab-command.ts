@@ -3,20 +3,27 @@
 // and errors go to stderr. Arguments are validated before anything is touched.
 import { parseArgs } from 'node:util';
 import { PROXY_MODES, isProxyMode } from '../lab/kube-proxy.js';
-import { LabError, labDown, labKubeconfig, labStatus, labUp } from '../lab/lab.js';
+import { LabError, labDown, labDownAll, labKubeconfig, labList, labStatus, labUp } from '../lab/lab.js';
 import { MAX_NODES } from '../lab/network/plan.js';
 import { defaultStateDir } from '../lab/state.js';
+import { findBinaries } from '../lab/binaries.js';
+import { ensureLabImages } from '../lab/images/build.js';
 import { EXIT, UsageError } from './exit-codes.js';
 
 export const LAB_USAGE = `usage: kube-sli lab <subcommand> [options]
 
 The embedded lab: real etcd, kube-apiserver, kube-controller-manager, kube-scheduler on
-127.0.0.1, nodes as network namespaces, one real kube-proxy per node. Needs Linux and root.
+127.0.0.1; nodes as network namespaces, each a real node: a kubelet with its own containerd
+(runc) and CNI plugins, and a real kube-proxy. Images are built locally (never pulled).
+Needs Linux and root.
 
 subcommands:
   up          start a lab; prints the admin kubeconfig path (only that) on stdout
   down        remove everything the lab made (also after a crash); idempotent
+              --all: every lab on this machine (see list)
   status      processes, namespaces and nodes of the lab (--json for JSON)
+  list        every lab on this machine, wherever its state dir (--json for JSON)
+  images      build (or find in the cache) the images every lab node holds; prints them
   kubeconfig  print the admin kubeconfig path again
   daemon      (internal) the lab's long-running process, started by "lab up"
 
@@ -28,19 +35,25 @@ options:
   --lab-id ID              1-8 lowercase letters/digits in every namespace name (default: from the state dir)
   --ports NAME=PORT,...    loopback ports: apiserver, etcdClient, etcdPeer, controllerManager, scheduler
                            (defaults 6443, 42379, 42380, 10257, 10259)
+  --cni-bin-dir DIR        CNI plugin binaries (default /usr/lib/cni)
+  --cni-conf-dir DIR       your CNI configuration instead of the lab's (ptp + host-local per node):
+                           run the suites against your own plugin
   status:
   --json                   machine-readable`;
 
 const PORT_NAMES = ['apiserver', 'etcdClient', 'etcdPeer', 'controllerManager', 'scheduler'] as const;
 
 export interface LabArgs {
-  sub: 'up' | 'down' | 'status' | 'kubeconfig' | 'daemon' | 'help';
+  sub: 'up' | 'down' | 'status' | 'list' | 'images' | 'kubeconfig' | 'daemon' | 'help';
   stateDir: string;
   nodes: number;
   proxyMode: 'iptables' | 'nftables';
   labId?: string;
   ports: Partial<Record<(typeof PORT_NAMES)[number], number>>;
   json: boolean;
+  all: boolean;
+  cniBinDir?: string;
+  cniConfDir?: string;
 }
 
 /** Parses and validates; throws UsageError (exit 2) before anything is touched. */
@@ -48,12 +61,19 @@ export function parseLabArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   const [sub, ...rest] = argv;
   if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
     if (sub === undefined) throw new UsageError(`missing subcommand\n\n${LAB_USAGE}`);
-    return { sub: 'help', stateDir: '', nodes: 2, proxyMode: 'nftables', ports: {}, json: false };
+    return { sub: 'help', stateDir: '', nodes: 2, proxyMode: 'nftables', ports: {}, json: false, all: false };
   }
-  if (!['up', 'down', 'status', 'kubeconfig', 'daemon'].includes(sub)) {
-    throw new UsageError(`unknown subcommand "${sub}"; use up, down, status or kubeconfig\n\n${LAB_USAGE}`);
+  if (!['up', 'down', 'status', 'list', 'images', 'kubeconfig', 'daemon'].includes(sub)) {
+    throw new UsageError(`unknown subcommand "${sub}"; use up, down, status, list, images or kubeconfig\n\n${LAB_USAGE}`);
   }
-  const upOnly = { nodes: { type: 'string' }, 'proxy-mode': { type: 'string' }, 'lab-id': { type: 'string' }, ports: { type: 'string' } } as const;
+  const upOnly = {
+    nodes: { type: 'string' },
+    'proxy-mode': { type: 'string' },
+    'lab-id': { type: 'string' },
+    ports: { type: 'string' },
+    'cni-bin-dir': { type: 'string' },
+    'cni-conf-dir': { type: 'string' },
+  } as const;
   let values;
   try {
     ({ values } = parseArgs({
@@ -62,7 +82,8 @@ export function parseLabArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
         'state-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         ...(sub === 'up' ? upOnly : {}),
-        ...(sub === 'status' ? { json: { type: 'boolean' } } : {}),
+        ...(sub === 'status' || sub === 'list' ? { json: { type: 'boolean' } } : {}),
+        ...(sub === 'down' ? { all: { type: 'boolean' } } : {}),
       },
       strict: true,
       allowPositionals: false,
@@ -71,7 +92,7 @@ export function parseLabArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     throw new UsageError(`${(e as Error).message}\n\n${LAB_USAGE}`);
   }
   const v = values as Record<string, string | boolean | undefined>;
-  if (v.help) return { sub: 'help', stateDir: '', nodes: 2, proxyMode: 'nftables', ports: {}, json: false };
+  if (v.help) return { sub: 'help', stateDir: '', nodes: 2, proxyMode: 'nftables', ports: {}, json: false, all: false };
   const stateDir = typeof v['state-dir'] === 'string' ? v['state-dir'] : defaultStateDir(env);
   if (stateDir === '') throw new UsageError('--state-dir must not be empty');
 
@@ -101,7 +122,21 @@ export function parseLabArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
       ports[name] = port;
     }
   }
-  return { sub: sub as LabArgs['sub'], stateDir, nodes, proxyMode: mode, ...(labId ? { labId } : {}), ports, json: v.json === true };
+  for (const opt of ['cni-bin-dir', 'cni-conf-dir'] as const) {
+    if (v[opt] === '') throw new UsageError(`--${opt} must not be empty: give a directory, or leave the option out`);
+  }
+  return {
+    sub: sub as LabArgs['sub'],
+    stateDir,
+    nodes,
+    proxyMode: mode,
+    ...(labId ? { labId } : {}),
+    ports,
+    json: v.json === true,
+    all: v.all === true,
+    ...(typeof v['cni-bin-dir'] === 'string' ? { cniBinDir: v['cni-bin-dir'] } : {}),
+    ...(typeof v['cni-conf-dir'] === 'string' ? { cniConfDir: v['cni-conf-dir'] } : {}),
+  };
 }
 
 export async function labCommand(argv: string[]): Promise<number> {
@@ -121,12 +156,35 @@ export async function labCommand(argv: string[]): Promise<number> {
           stateDir: a.stateDir,
           ...(a.labId ? { labId: a.labId } : {}),
           ports: a.ports,
+          ...(a.cniBinDir ? { cniBinDir: a.cniBinDir } : {}),
+          ...(a.cniConfDir ? { cniConfDir: a.cniConfDir } : {}),
           onProgress: (m) => err(m.startsWith('kube-sli') ? m : `kube-sli lab: ${m}`),
         });
         process.stdout.write(`${r.kubeconfigPath}\n`);
         return EXIT.ok;
       }
+      case 'images': {
+        const bins = await findBinaries({ onProgress: (m) => err(m) });
+        if (!bins.agnhost) throw new LabError('no agnhost next to the lab binaries. Fix: scripts/build-lab-binaries.sh builds it.');
+        const imgs = await ensureLabImages({ agnhostPath: bins.agnhost, onProgress: (m) => err(`kube-sli lab: ${m}`) });
+        for (const i of imgs) console.log(`${i.ref}\t${i.archive}`);
+        return EXIT.ok;
+      }
+      case 'list': {
+        const labs = await labList();
+        if (a.json) console.log(JSON.stringify(labs, null, 2));
+        else if (labs.length === 0) console.log('no labs on this machine');
+        else for (const l of labs) console.log(`${l.labId}\t${l.state}\t${l.stateDir ?? '(no state dir: namespaces or cgroups without a registry entry)'}`);
+        return EXIT.ok;
+      }
       case 'down': {
+        if (a.all) {
+          const results = await labDownAll((m) => err(`kube-sli lab: ${m}`));
+          const failed = results.filter((r) => r.error);
+          for (const f of failed) err(`kube-sli lab: down ${f.labId} failed: ${f.error}`);
+          err(`kube-sli lab: down --all: ${results.length - failed.length} of ${results.length} lab(s) removed`);
+          return failed.length > 0 ? EXIT.infrastructure : EXIT.ok;
+        }
         const r = await labDown(a.stateDir);
         err(
           `kube-sli lab: down: stopped ${r.stopped.filter((s) => s.outcome !== 'not-running').length} process(es), ` +
@@ -140,7 +198,7 @@ export async function labCommand(argv: string[]): Promise<number> {
           console.log(JSON.stringify(s, null, 2));
         } else {
           const lines = [`lab in ${s.stateDir}: ${s.state}`];
-          if (s.labId) lines.push(`  lab id ${s.labId}, kube-proxy mode ${s.proxyMode ?? '?'}, node runtime ${s.runtime === undefined ? '?' : s.runtime ? 'yes' : 'no'}`);
+          if (s.labId) lines.push(`  lab id ${s.labId}, kube-proxy mode ${s.proxyMode ?? '?'}`);
           if (s.kubeconfigPath) lines.push(`  KUBECONFIG=${s.kubeconfigPath}  (${s.apiServerUrl ?? ''})`);
           for (const p of s.processes) lines.push(`  ${p.alive ? 'running' : 'gone   '} ${p.name} pid ${p.pid}`);
           for (const n of s.netns) lines.push(`  ${n.present ? 'present' : 'missing'} netns ${n.name}`);

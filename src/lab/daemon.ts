@@ -1,51 +1,24 @@
 // The lab daemon: the long-running process of a lab (`kube-sli lab daemon --state-dir D`,
 // started detached by `lab up`, recorded in lab.json). It hosts what must outlive the
 // `lab up` call:
-//   - the apiserver relays (listeners inside the node/fabric namespaces, see relay.ts);
+//   - the apiserver relays (listeners inside the node/fabric namespaces, see relay.ts):
+//     kubelets, kube-proxies and pods reach the API server through them;
 //   - the egress proxy (a child in the fabric namespace serving run/egress.sock, which
-//     kube-apiserver's egress selector dials for nodes/proxy, pods/proxy, logs, exec);
-//   - the node runtime (src/lab/runtime/index.ts) when it is present.
+//     kube-apiserver's egress selector dials for nodes/proxy, pods/proxy, logs, exec,
+//     port-forward: the kubelets' port 10250 and the pods' ports).
 // Then it writes run/daemon.ready and waits; SIGTERM/SIGINT stop everything and exit 0.
 // A SIGKILL leaves nothing running either: the relays are this process's sockets, the
 // egress proxy exits on IPC disconnect, and `lab down` kills whatever is left in the
 // lab's namespaces.
 import { rm, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { findBinaries } from './binaries.js';
 import { startApiserverRelays, startEgressProxy, planNetwork } from './network/index.js';
-import type { NodeRuntime, StartNodeRuntime, CatalogEntry } from './runtime/types.js';
 import { readLabState, stateLayout } from './state.js';
 import { labPaths, type DaemonReady, type OrchestratedState } from './lab.js';
 
 export interface RunningDaemon {
   ready: DaemonReady;
   stop(): Promise<void>;
-}
-
-type RuntimeModule = { startNodeRuntime?: StartNodeRuntime };
-type CatalogModule = { defaultCatalog?: (o: { agnhostPath?: string }) => CatalogEntry[] };
-
-/** The runtime module, or why it is not there (missing file → undefined + reason). */
-async function loadRuntime(): Promise<{ start?: StartNodeRuntime; catalog?: CatalogModule['defaultCatalog']; reason?: string }> {
-  // Specifiers in variables: the module may not exist yet (tsc must not resolve it).
-  const runtimeSpec = './runtime/index.js';
-  const catalogSpec = './runtime/catalog.js';
-  let mod: RuntimeModule;
-  try {
-    mod = (await import(runtimeSpec)) as RuntimeModule;
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'ERR_MODULE_NOT_FOUND' && /runtime[/\\]index/.test(err.message)) return { reason: 'src/lab/runtime/index.ts is not there yet' };
-    return { reason: `src/lab/runtime/index.ts failed to load: ${err.message}` };
-  }
-  if (typeof mod.startNodeRuntime !== 'function') return { reason: 'src/lab/runtime/index.ts exports no startNodeRuntime' };
-  let catalog: CatalogModule['defaultCatalog'];
-  try {
-    catalog = ((await import(catalogSpec)) as CatalogModule).defaultCatalog;
-  } catch {
-    /* no catalog: run with an empty one */
-  }
-  return { start: mod.startNodeRuntime, ...(catalog ? { catalog } : {}) };
 }
 
 export async function startDaemon(stateDir: string, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<RunningDaemon> {
@@ -70,33 +43,7 @@ export async function startDaemon(stateDir: string, log: (line: string) => void 
     const egress = await startEgressProxy(plan, { socketPath: paths.egressSocket });
     closers.push(() => egress.close());
     log(`egress proxy: pid ${egress.pid} on ${paths.egressSocket}`);
-
-    const rt = await loadRuntime();
-    let runtime: NodeRuntime | undefined;
-    if (rt.start) {
-      const binaries = await findBinaries().catch(() => undefined);
-      runtime = await rt.start({
-        kubeconfigPath: state.kubeconfigPath,
-        plan,
-        podStateFile: paths.podState,
-        logDir: paths.podLogs,
-        catalog: rt.catalog ? rt.catalog(binaries?.agnhost ? { agnhostPath: binaries.agnhost } : {}) : [],
-        log,
-        ...(state.versions['kube-apiserver'] ? { kubeProxyVersion: state.versions['kube-apiserver'] } : {}),
-      });
-      const r = runtime;
-      closers.push(() => r.stop());
-      runtime.ready.catch((e: unknown) => log(`node runtime: ${(e as Error).message}`));
-      log(`node runtime started for ${runtime.nodes.join(', ')}`);
-    } else {
-      log(`node runtime not started: ${rt.reason ?? 'unknown'}`);
-    }
-    const ready: DaemonReady = {
-      pid: process.pid,
-      runtime: runtime !== undefined,
-      ...(rt.reason ? { runtimeError: rt.reason } : {}),
-      nodes: plan.nodes.map((n) => n.name),
-    };
+    const ready: DaemonReady = { pid: process.pid, nodes: plan.nodes.map((n) => n.name) };
     const tmp = join(paths.runDir, `.daemon.ready.${process.pid}`);
     await writeFile(tmp, JSON.stringify(ready) + '\n', { mode: 0o600 });
     await rename(tmp, paths.daemonReady);

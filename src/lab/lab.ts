@@ -1,21 +1,24 @@
-// The embedded lab as one thing: `lab up` / `lab down` / `lab status`.
+// The embedded lab as one thing: `lab up` / `lab down` / `lab status` / `lab list`.
 //
-// up:  preflight (nothing made yet) → plan (pure) → kube-apiserver egress selector
-//      config → control plane (creates lab.json) → record labId/netns in lab.json BEFORE
-//      creating them → network → lab daemon (apiserver relays, egress proxy, node
-//      runtime when present) → Nodes registered (by the runtime, or as plain objects when
-//      it is absent) → one kube-proxy per node, waited on until its rules exist → Nodes
-//      Ready (runtime only). Any failure: labDown of whatever was recorded.
-// down: every recorded process (newest first: kube-proxies, daemon, control plane; only
-//      when /proc still matches the record) → every namespace with the lab's prefix
-//      (processes inside are killed; nft/iptables state lives there and goes with them)
-//      → the lab's files. Works from lab.json alone; without lab.json it still removes
-//      the namespaces of the default labId of that state dir.
+// up:  preflight (nothing made yet: tools, cgroups, CNI, state dir) → images (built or
+//      taken from the cache; nothing made in the lab yet) → plan (pure) → kube-apiserver
+//      egress selector config → control plane (creates lab.json) → record labId/netns in
+//      lab.json BEFORE creating them → network → lab daemon (apiserver relays, egress
+//      proxy) → Node objects with their podCIDRs → per node: containerd, image import,
+//      kubelet (real nodes, node/) → one kube-proxy per node, waited on until its rules
+//      exist → Nodes Ready. Any failure: labDown of whatever was recorded.
+// down: every recorded process (newest first: kube-proxies, kubelets, containerds,
+//      daemon, control plane; only when /proc still matches the record) → the pods'
+//      processes (through the nodes' cgroups) → every namespace with the lab's prefix
+//      (processes inside, the shims among them, are killed; nft/iptables state goes with
+//      them) → mounts under the state dir → the nodes' cgroups → the kernel tunables the
+//      kubelets set (when no other lab is up) → the lab's files. Works from lab.json alone;
+//      without lab.json it still removes what carries the default labId of that state dir.
 //
 // The control plane runs in the root namespace on 127.0.0.1 only; everything else lives
 // in namespaces the lab made.
 import { createHash } from 'node:crypto';
-import { access, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { constants } from 'node:fs';
 import { join, resolve } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -36,8 +39,13 @@ import {
 } from './control-plane/index.js';
 import { spawnKubeProxy, waitKubeProxyRules, isProxyMode, PROXY_MODES, type ProxyMode } from './kube-proxy.js';
 import { createLabNetwork, destroyAll, egressSelectorConfig, planNetwork, labPrefix, type NetworkPlan } from './network/index.js';
-import { listNetns } from '../netns/netns.js';
-import { defaultStateDir, readLabState, removeStateDir, stateLayout, updateLabState, type LabState } from './state.js';
+import { listNetns, sysctl } from '../netns/netns.js';
+import { defaultStateDir, readLabState, removeStateDir, stateLayout, updateLabState, type LabState, type ProcessRecord } from './state.js';
+import { ensureLabImages, requireTool, type LabImage } from './images/build.js';
+import { DEFAULT_CNI_BIN_DIR, startLabNode } from './node/node.js';
+import { killCgroupProcesses, recordKernelTunables, removeLabCgroups, restoreKernelTunables, unmountUnder, CGROUP_V1_ROOT } from './node/teardown.js';
+import { waitFor } from './wait.js';
+import { labIdsOnMachine, registeredLabs, registerLab, unregisterLab } from './registry.js';
 
 export { LabError };
 
@@ -61,8 +69,6 @@ export interface LabPaths {
   egressSocket: string;
   egressConfig: string;
   daemonReady: string;
-  podState: string;
-  podLogs: string;
 }
 
 export function labPaths(stateDir: string): LabPaths {
@@ -72,8 +78,6 @@ export function labPaths(stateDir: string): LabPaths {
     egressSocket: join(runDir, 'egress.sock'),
     egressConfig: join(runDir, 'egress-selector.yaml'),
     daemonReady: join(runDir, 'daemon.ready'),
-    podState: join(runDir, 'pods.json'),
-    podLogs: join(runDir, 'pods'),
   };
 }
 
@@ -92,8 +96,12 @@ export interface LabUpOptions {
   ports?: Partial<ControlPlanePorts>;
   /** progress lines (stderr in the CLI) */
   onProgress?: (msg: string) => void;
-  /** how long to wait for Nodes Ready when the runtime is present; default 120 s */
+  /** how long to wait for Nodes Ready; default 120 s */
   readyTimeoutMs?: number;
+  /** CNI plugin binaries (default /usr/lib/cni, Debian's containernetworking-plugins) */
+  cniBinDir?: string;
+  /** a CNI configuration directory of the user's; default: the lab's ptp + host-local */
+  cniConfDir?: string;
 }
 
 export interface LabUpResult {
@@ -102,8 +110,8 @@ export interface LabUpResult {
   labId: string;
   proxyMode: ProxyMode;
   nodes: string[];
-  /** the node runtime ran (Nodes Ready) or not (Nodes registered as plain objects) */
-  runtime: boolean;
+  /** images every node holds */
+  images: LabImage[];
   timings: Record<string, number>;
 }
 
@@ -129,6 +137,51 @@ export function requiredTools(mode: ProxyMode): string[] {
   return mode === 'nftables' ? ['ip', 'nft'] : ['ip', 'iptables', 'iptables-save', 'iptables-restore'];
 }
 
+/** Tools a real node needs (containerd, runc, ctr from Debian's containerd/runc packages;
+ * nsenter from util-linux), with the package that brings each. */
+export const NODE_TOOLS: readonly { tool: string; pkg: string }[] = [
+  { tool: 'containerd', pkg: 'containerd' },
+  { tool: 'containerd-shim-runc-v2', pkg: 'containerd' },
+  { tool: 'ctr', pkg: 'containerd' },
+  { tool: 'runc', pkg: 'runc' },
+  { tool: 'nsenter', pkg: 'util-linux' },
+];
+/** The plugins the lab's own CNI configuration (and containerd's loopback) uses. */
+export const LAB_CNI_PLUGINS = ['ptp', 'host-local', 'portmap', 'loopback'] as const;
+/** cgroup v1 controllers a kubelet with per-QoS cgroups needs. */
+export const REQUIRED_CGROUP_CONTROLLERS = ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids'] as const;
+
+async function isFile(p: string): Promise<boolean> {
+  return stat(p).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+}
+
+/** What real nodes need from the host; each problem names its cause and its fix. */
+export async function nodePreflight(o: { cniBinDir: string; cniConfDir?: string | undefined; cgroupRoot?: string }): Promise<void> {
+  for (const { tool, pkg } of NODE_TOOLS) {
+    if (!(await onPath(tool))) throw new LabPreflightError(`"${tool}" is not on PATH; every lab node runs its own containerd with runc. Fix: apt-get install ${pkg} (npm test's set-up installs it).`);
+  }
+  const plugins = o.cniConfDir ? ['loopback'] : LAB_CNI_PLUGINS;
+  const missing = [];
+  for (const p of plugins) if (!(await isFile(join(o.cniBinDir, p)))) missing.push(p);
+  if (missing.length > 0) {
+    throw new LabPreflightError(`CNI plugin(s) ${missing.join(', ')} not found in ${o.cniBinDir}. Fix: apt-get install containernetworking-plugins (they go to /usr/lib/cni), or give --cni-bin-dir the directory that holds them.`);
+  }
+  if (o.cniConfDir) {
+    const confs = (await readdir(o.cniConfDir).catch(() => undefined))?.filter((f) => /\.(conf|conflist|json)$/.test(f));
+    if (confs === undefined) throw new LabPreflightError(`--cni-conf-dir ${o.cniConfDir} does not exist. Fix: give a directory holding a CNI .conflist or .conf file.`);
+    if (confs.length === 0) throw new LabPreflightError(`--cni-conf-dir ${o.cniConfDir} holds no CNI configuration (*.conflist, *.conf, *.json). Fix: put your network's configuration there, or leave the option out for the lab's own (ptp + host-local).`);
+  }
+  const root = o.cgroupRoot ?? CGROUP_V1_ROOT;
+  const absent = [];
+  for (const c of REQUIRED_CGROUP_CONTROLLERS) if (!(await stat(join(root, c, 'cgroup.procs')).then(() => true, () => false))) absent.push(c);
+  if (absent.length > 0) {
+    throw new LabPreflightError(`cgroup controller(s) ${absent.join(', ')} are not mounted under ${root}; the lab's kubelets (cgroupfs driver, cgroup v1) put every pod there. Fix: mount the cgroup v1 hierarchies (e.g. a systemd host with systemd.unified_cgroup_hierarchy=0), or run on a host that has them.`);
+  }
+}
+
 /** Everything that can be checked before anything is made. Throws LabPreflightError. */
 export async function labPreflight(o: {
   proxyMode: string;
@@ -137,6 +190,8 @@ export async function labPreflight(o: {
   labId: string;
   platform?: string;
   uid?: number | undefined;
+  cniBinDir?: string;
+  cniConfDir?: string | undefined;
 }): Promise<NetworkPlan> {
   if (!isProxyMode(o.proxyMode)) {
     throw new LabPreflightError(`unknown proxy mode "${o.proxyMode}". Fix: use one of ${PROXY_MODES.join(', ')}.`);
@@ -172,6 +227,7 @@ export async function labPreflight(o: {
     }
     throw new LabPreflightError(`${o.stateDir} holds the remains of a lab that is not running (lab.json without live processes). Fix: kube-sli lab down, then kube-sli lab up.`);
   }
+  await nodePreflight({ cniBinDir: o.cniBinDir ?? DEFAULT_CNI_BIN_DIR, cniConfDir: o.cniConfDir });
   const leftovers = (await listNetns()).filter((n) => n.startsWith(labPrefix(o.labId)));
   if (leftovers.length > 0) {
     throw new LabPreflightError(`network namespaces of lab "${o.labId}" exist already (${leftovers.join(', ')}). Fix: kube-sli lab down (same --state-dir/KUBE_SLI_LAB_DIR), or another --lab-id.`);
@@ -183,8 +239,6 @@ export async function labPreflight(o: {
   return plan;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** argv that runs this kit's CLI (source via tsx, like bin/kube-sli.js). */
 export function kitCliArgv(): string[] {
   return [process.execPath, join(repoRoot(), 'bin', 'kube-sli.js')];
@@ -192,27 +246,21 @@ export function kitCliArgv(): string[] {
 
 export interface DaemonReady {
   pid: number;
-  runtime: boolean;
-  runtimeError?: string;
   nodes: string[];
 }
 
 async function waitDaemonReady(stateDir: string, pid: number, argv: string[], startTicks: number, logFile: string, timeoutMs = 30_000): Promise<DaemonReady> {
   const file = labPaths(stateDir).daemonReady;
-  const t0 = Date.now();
-  while (Date.now() - t0 < timeoutMs) {
-    try {
-      const r = JSON.parse(await readFile(file, 'utf8')) as DaemonReady;
-      if (r.pid === pid) return r;
-    } catch {
-      /* not yet */
-    }
-    if (!(await isRecordedProcessAlive({ pid, argv, startTicks }))) {
-      throw new LabError(`the lab daemon (pid ${pid}) exited before it was ready; log ${logFile}:\n${await logTail(logFile)}`);
-    }
-    await sleep(100);
-  }
-  throw new LabError(`the lab daemon (pid ${pid}) was not ready within ${timeoutMs} ms; log ${logFile}:\n${await logTail(logFile)}`);
+  return waitFor(
+    async () => {
+      if (!(await isRecordedProcessAlive({ pid, argv, startTicks }))) {
+        throw new LabError(`the lab daemon (pid ${pid}) exited before it was ready; log ${logFile}:\n${await logTail(logFile)}`);
+      }
+      const r = await readFile(file, 'utf8').then((t) => JSON.parse(t) as DaemonReady, () => undefined);
+      return r?.pid === pid ? r : undefined;
+    },
+    { timeoutMs, intervalMs: 100, what: `the lab daemon (pid ${pid}, log ${logFile})`, failFast: true },
+  );
 }
 
 function kubeClient(kubeconfigPath: string): k8s.CoreV1Api {
@@ -221,9 +269,10 @@ function kubeClient(kubeconfigPath: string): k8s.CoreV1Api {
   return kc.makeApiClient(k8s.CoreV1Api);
 }
 
-/** Without the node runtime, Nodes exist as plain API objects (no heartbeat, never
- * Ready): enough for `kubectl get nodes`, kube-proxy and nodes/<n>:10249/proxy. */
-async function registerPlainNodes(kubeconfigPath: string, plan: NetworkPlan): Promise<void> {
+/** The Node objects exist before their kubelets start, so each carries the podCIDR the
+ * lab's routes were planned for (the controller-manager keeps an existing podCIDR); the
+ * kubelet registers against the existing object and takes over its status. */
+async function createNodeObjects(kubeconfigPath: string, plan: NetworkPlan): Promise<void> {
   const api = kubeClient(kubeconfigPath);
   for (const n of plan.nodes) {
     await api.createNode({
@@ -232,31 +281,28 @@ async function registerPlainNodes(kubeconfigPath: string, plan: NetworkPlan): Pr
         kind: 'Node',
         metadata: { name: n.name, labels: { 'kubernetes.io/hostname': n.name, 'kubernetes.io/os': 'linux', 'kube-sli.io/lab': plan.labId } },
         spec: { podCIDR: n.podCidr, podCIDRs: [n.podCidr] },
-        status: { addresses: [{ type: 'InternalIP', address: n.internalIp }, { type: 'Hostname', address: n.name }] },
       },
     });
   }
 }
 
-async function waitNodesReady(kubeconfigPath: string, names: string[], timeoutMs: number): Promise<void> {
+async function waitNodesReady(kubeconfigPath: string, names: string[], timeoutMs: number, kubelets: ProcessRecord[]): Promise<void> {
   const api = kubeClient(kubeconfigPath);
-  const t0 = Date.now();
-  let last = '';
-  while (Date.now() - t0 < timeoutMs) {
-    try {
+  await waitFor(
+    async () => {
+      for (const k of kubelets) {
+        if (!(await isRecordedProcessAlive(k))) throw new LabError(`${k.name} (pid ${k.pid}) exited; log ${k.logFile}:\n${await logTail(k.logFile)}`);
+      }
       const list = await api.listNode();
-      const ready = new Set(
-        list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata?.name ?? ''),
-      );
+      const ready = new Set(list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata?.name ?? ''));
       const missing = names.filter((n) => !ready.has(n));
-      if (missing.length === 0) return;
-      last = `not Ready: ${missing.join(', ')}`;
-    } catch (e) {
-      last = (e as Error).message;
-    }
-    await sleep(250);
-  }
-  throw new LabError(`nodes not Ready within ${timeoutMs} ms (${last}); see the lab daemon log`);
+      if (missing.length > 0) throw new Error(`not Ready: ${missing.join(', ')}`);
+      return true;
+    },
+    { timeoutMs, intervalMs: 250, what: `nodes ${names.join(', ')} Ready (kubelet logs in the state dir's logs/)` },
+  ).catch((e: unknown) => {
+    throw e instanceof LabError ? e : new LabError((e as Error).message);
+  });
 }
 
 export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
@@ -267,7 +313,9 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
   const labId = opts.labId ?? defaultLabId(stateDir);
   const proxyMode = opts.proxyMode ?? 'nftables';
   const nodes = opts.nodes ?? 2;
-  const plan = await labPreflight({ proxyMode, nodes, stateDir, labId });
+  const cniBinDir = resolve(opts.cniBinDir ?? DEFAULT_CNI_BIN_DIR);
+  const cniConfDir = opts.cniConfDir ? resolve(opts.cniConfDir) : undefined;
+  const plan = await labPreflight({ proxyMode, nodes, stateDir, labId, cniBinDir, cniConfDir });
   const mode = proxyMode as ProxyMode;
   const ports: ControlPlanePorts = { ...DEFAULT_PORTS, ...opts.ports };
   await assertPortsFree([
@@ -281,9 +329,20 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
   });
   timings.preflight = Date.now() - t0;
 
+  // Images before anything is made: a cold build takes minutes and may fail on its own.
+  const binaries = await findBinaries({ onProgress: progress });
+  if (!binaries.agnhost) throw new LabPreflightError('no agnhost next to the lab binaries; the lab builds its agnhost and pause images from it. Fix: scripts/build-lab-binaries.sh (builds both), or put agnhost in KUBE_SLI_K8S_BIN_DIR.');
+  await requireTool('buildah', 'buildah').catch((e: unknown) => {
+    throw new LabPreflightError((e as Error).message);
+  });
+  const images = await ensureLabImages({ agnhostPath: binaries.agnhost, onProgress: progress });
+  timings.images = Date.now() - t0;
+
   const paths = labPaths(stateDir);
   const layout = stateLayout(stateDir);
   try {
+    // first of all: from here on `lab list` / `lab down --all` know this lab
+    await registerLab({ labId, stateDir });
     await mkdir(paths.runDir, { recursive: true, mode: 0o700 });
     await writeFile(paths.egressConfig, egressSelectorConfig(paths.egressSocket), { mode: 0o600 });
 
@@ -319,12 +378,35 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
       s.processes.push(daemon);
     });
     progress(`lab daemon started (pid ${daemon.pid})`);
-    const ready = await waitDaemonReady(stateDir, daemon.pid, daemon.argv, daemon.startTicks, daemon.logFile);
+    await waitDaemonReady(stateDir, daemon.pid, daemon.argv, daemon.startTicks, daemon.logFile);
     timings.daemon = Date.now() - t0;
-    if (!ready.runtime) {
-      progress(`node runtime not available (${ready.runtimeError ?? 'src/lab/runtime/index.ts missing'}): registering Nodes without it (they stay NotReady)`);
-      await registerPlainNodes(cp.kubeconfigPath, plan);
-    }
+    await createNodeObjects(cp.kubeconfigPath, plan);
+
+    await recordKernelTunables();
+    const record = async (rec: ProcessRecord): Promise<void> => {
+      await updateLabState(stateDir, (s) => {
+        s.processes.push(rec);
+      });
+    };
+    const started = await Promise.all(
+      plan.nodes.map((node) =>
+        startLabNode({
+          stateDir,
+          labId,
+          node,
+          kubeletArgv: cp.binaries.argv.kubelet,
+          apiServerUrl: cp.apiServerUrl,
+          pkiDir: layout.pki,
+          caFile: cp.pki.ca.cert,
+          cni: { binDir: cniBinDir, ...(cniConfDir ? { confDir: cniConfDir } : {}) },
+          images,
+          logDir: layout.logs,
+          onProcess: record,
+          onProgress: progress,
+        }),
+      ),
+    );
+    timings.nodes = Date.now() - t0;
 
     const proxies = await Promise.all(
       plan.nodes.map(async (node) => {
@@ -337,28 +419,28 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
           configDir: paths.runDir,
           logDir: layout.logs,
         });
-        await updateLabState(stateDir, (s) => {
-          s.processes.push(rec);
-        });
+        await record(rec);
         progress(`kube-proxy (${mode}) on ${node.name} started (pid ${rec.pid})`);
         return { node, rec };
       }),
     );
     await Promise.all(proxies.map(({ node, rec }) => waitKubeProxyRules(rec, node.netns, mode)));
     timings.kubeProxy = Date.now() - t0;
+    // Node configuration, as a node image would have it: conntrack accounting and
+    // timestamps on (kube-proxy's rules loaded nf_conntrack), so the kit's agent needs
+    // only NET_ADMIN and NET_RAW, not privilege.
+    for (const node of plan.nodes) await sysctl(node.netns, { 'net.netfilter.nf_conntrack_acct': 1, 'net.netfilter.nf_conntrack_timestamp': 1 });
     progress(`kube-proxy programmed ${mode} rules on every node`);
 
-    if (ready.runtime) {
-      await waitNodesReady(cp.kubeconfigPath, plan.nodes.map((n) => n.name), opts.readyTimeoutMs ?? 120_000);
-      timings.nodesReady = Date.now() - t0;
-      progress('all nodes Ready');
-    }
+    await waitNodesReady(cp.kubeconfigPath, plan.nodes.map((n) => n.name), opts.readyTimeoutMs ?? 120_000, started.map((s) => s.kubelet));
+    timings.nodesReady = Date.now() - t0;
+    progress('all nodes Ready');
     await updateLabState(stateDir, (s) => {
       delete s.startingPid;
     });
     timings.total = Date.now() - t0;
     progress(`lab up in ${(timings.total / 1000).toFixed(1)} s: KUBECONFIG=${cp.kubeconfigPath}`);
-    return { kubeconfigPath: cp.kubeconfigPath, stateDir, labId, proxyMode: mode, nodes: plan.nodes.map((n) => n.name), runtime: ready.runtime, timings };
+    return { kubeconfigPath: cp.kubeconfigPath, stateDir, labId, proxyMode: mode, nodes: plan.nodes.map((n) => n.name), images, timings };
   } catch (e) {
     progress(`lab up failed (${(e as Error).message.split('\n')[0]}); removing what it made`);
     await labDown(stateDir, { labId }).catch((d: unknown) => progress(`clean-up after the failure also failed: ${(d as Error).message}`));
@@ -370,6 +452,9 @@ export interface LabDownReport {
   stopped: { name: string; pid: number; outcome: string }[];
   namespaces: string[];
   killedPids: number[];
+  unmounted: string[];
+  cgroupsRemoved: number;
+  kernelTunables: string;
   removed: boolean;
 }
 
@@ -377,19 +462,31 @@ export interface LabDownReport {
 export async function labDown(stateDirIn: string = defaultStateDir(), opts: { labId?: string; graceMs?: number } = {}): Promise<LabDownReport> {
   const stateDir = resolve(stateDirIn);
   const state = (await readLabState(stateDir)) as OrchestratedState | undefined;
-  const report: LabDownReport = { stopped: [], namespaces: [], killedPids: [], removed: false };
+  const report: LabDownReport = { stopped: [], namespaces: [], killedPids: [], unmounted: [], cgroupsRemoved: 0, kernelTunables: 'unchanged', removed: false };
   if (state) {
-    // stopControlPlane stops every recorded process newest first: kube-proxies, the
-    // daemon, then scheduler, controller-manager, apiserver, etcd.
+    // stopControlPlane stops every recorded process newest first: kube-proxies, kubelets,
+    // containerds, the daemon, then scheduler, controller-manager, apiserver, etcd.
     const r = await stopControlPlane(stateDir, { keepState: true, graceMs: opts.graceMs ?? 5_000 });
     report.stopped = r.stopped;
   }
-  const ids = new Set([state?.lab?.labId, opts.labId, defaultLabId(stateDir)].filter((x): x is string => typeof x === 'string'));
+  const ids = [...new Set([state?.lab?.labId, opts.labId, defaultLabId(stateDir)].filter((x): x is string => typeof x === 'string'))];
+  const errors: string[] = [];
+  // the pods' containers live in pod namespaces of their own; their cgroups find them
+  for (const id of ids) report.killedPids.push(...(await killCgroupProcesses(id)));
   for (const id of ids) {
     const d = await destroyAll(id, { killProcesses: true });
     report.namespaces.push(...d.namespaces);
     report.killedPids.push(...d.killedPids);
   }
+  const um = await unmountUnder(stateDir);
+  report.unmounted = um.unmounted;
+  errors.push(...um.errors);
+  for (const id of ids) {
+    const cg = await removeLabCgroups(id);
+    report.cgroupsRemoved += cg.removed;
+    errors.push(...cg.errors);
+  }
+  report.kernelTunables = await restoreKernelTunables();
   if (state) {
     await updateLabState(stateDir, (s) => {
       s.netns = [];
@@ -397,10 +494,48 @@ export async function labDown(stateDirIn: string = defaultStateDir(), opts: { la
       s.nodes = [];
     });
   }
+  if (errors.length > 0) throw new LabError(`lab down could not remove everything in ${stateDir}: ${errors.join('; ')}. Fix: stop what still uses it, then kube-sli lab down again.`);
   await rm(labPaths(stateDir).runDir, { recursive: true, force: true });
   await removeStateDir(stateDir);
+  for (const id of ids) await unregisterLab(id);
   report.removed = !(await stat(stateDir).then(() => true, () => false));
   return report;
+}
+
+export interface LabListEntry {
+  labId: string;
+  /** undefined: an orphan (namespaces or cgroups with no registry entry) */
+  stateDir?: string;
+  state: LabStatus['state'] | 'orphan';
+  createdAt?: string;
+}
+
+/** Every lab on this machine: registered ones with their state, and orphans. */
+export async function labList(): Promise<LabListEntry[]> {
+  const out: LabListEntry[] = [];
+  const known = new Set<string>();
+  for (const e of await registeredLabs()) {
+    known.add(e.labId);
+    out.push({ labId: e.labId, stateDir: e.stateDir, state: (await labStatus(e.stateDir)).state, createdAt: e.createdAt });
+  }
+  for (const id of await labIdsOnMachine()) if (!known.has(id)) out.push({ labId: id, state: 'orphan' });
+  return out;
+}
+
+/** `lab down --all`: every registered lab from its state dir, then whatever orphans remain. */
+export async function labDownAll(onProgress: (line: string) => void = () => undefined): Promise<{ labId: string; stateDir?: string; error?: string }[]> {
+  const results: { labId: string; stateDir?: string; error?: string }[] = [];
+  for (const e of await labList()) {
+    const stateDir = e.stateDir ?? join(defaultStateDir(), '..', `orphan-${e.labId}`);
+    try {
+      onProgress(`down: lab ${e.labId}${e.stateDir ? ` (${e.stateDir})` : ' (orphan: no state dir known)'}`);
+      await labDown(stateDir, { labId: e.labId });
+      results.push({ labId: e.labId, ...(e.stateDir ? { stateDir: e.stateDir } : {}) });
+    } catch (err) {
+      results.push({ labId: e.labId, ...(e.stateDir ? { stateDir: e.stateDir } : {}), error: (err as Error).message });
+    }
+  }
+  return results;
 }
 
 export interface LabStatus {
@@ -413,7 +548,6 @@ export interface LabStatus {
   apiServerUrl?: string;
   processes: { name: string; pid: number; alive: boolean }[];
   netns: { name: string; present: boolean }[];
-  runtime?: boolean;
   nodes?: { name: string; ready: string }[];
 }
 
@@ -433,12 +567,6 @@ export async function labStatus(stateDirIn: string = defaultStateDir(), opts: { 
     apiServerUrl: state.apiServerUrl,
     ...(state.lab ? { labId: state.lab.labId, proxyMode: state.lab.proxyMode } : {}),
   };
-  try {
-    const r = JSON.parse(await readFile(labPaths(stateDir).daemonReady, 'utf8')) as DaemonReady;
-    status.runtime = r.runtime;
-  } catch {
-    /* no daemon */
-  }
   if (opts.queryNodes && status.state !== 'stopped' && state.kubeconfigPath) {
     try {
       const list = await kubeClient(state.kubeconfigPath).listNode();

@@ -167,7 +167,9 @@ export async function updateLabState(dir: string, fn: (s: LabState) => LabState 
  * the directory itself if that left it empty. Missing entries are fine. */
 export async function removeStateDir(dir: string): Promise<void> {
   const l = stateLayout(dir);
-  for (const p of [l.pki, l.kubeconfigs, l.logs, l.etcdData]) await rm(p, { recursive: true, force: true });
+  // nodes/: containerd and kubelet state of the real nodes; lab down unmounts everything
+  // below the state dir before it gets here
+  for (const p of [l.pki, l.kubeconfigs, l.logs, l.etcdData, join(dir, 'nodes')]) await rm(p, { recursive: true, force: true });
   let names: string[] = [];
   try {
     names = await readdir(dir);

@@ -1,8 +1,9 @@
-// The whole lab, for real: `lab up` (2 nodes) in both kube-proxy modes, the Nodes,
-// kube-proxy metrics through the apiserver's node proxy (egress proxy), a ClusterIP
-// Service with a hand-made EndpointSlice answering cross-node through the real
-// kube-proxy's DNAT, `lab down` leaving nothing; and `lab down` after SIGKILL of every
-// lab process. Temp state dirs and free loopback ports, so it never meets another lab.
+// The whole lab, for real: `lab up` (2 nodes, each a real kubelet with its own
+// containerd and the CNI plugins) in both kube-proxy modes, the Nodes, kube-proxy metrics
+// through the apiserver's node proxy (egress proxy), an agnhost Deployment behind a
+// ClusterIP answering a client pod on the other node, kubectl logs/exec, a ConfigMap volume
+// and an exec readiness probe, a missing image, `lab down` leaving nothing (processes,
+// namespaces, mounts, cgroups, files); and `lab down` after SIGKILL of every lab process. Temp state dirs and free loopback ports, so it never meets another lab.
 // Needs Linux + root.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
@@ -16,7 +17,9 @@ import { repoRoot } from '../../src/lab/binaries.js';
 import { procInfo } from '../../src/lab/control-plane/index.js';
 import { rulesProgrammed, type ProxyMode } from '../../src/lab/kube-proxy.js';
 import { labDown, labKubectl, labStatus, labUp, type OrchestratedState } from '../../src/lab/lab.js';
-import { addPodNetwork, planNetwork, removePodNetwork } from '../../src/lab/network/index.js';
+import { planNetwork } from '../../src/lab/network/index.js';
+import { AGNHOST_IMAGE as AGNHOST } from '../../src/lab/images/refs.js';
+import { labCgroupRoots, mountsUnder } from '../../src/lab/node/teardown.js';
 import { listNetns, runIn } from '../../src/netns/netns.js';
 import { freeControlPlanePorts, labSkipReason } from './support/ports.js';
 import { readLabState } from '../../src/lab/state.js';
@@ -50,36 +53,27 @@ async function newStateDir(): Promise<string> {
   return d;
 }
 
-/** Everything a lab leaves must be gone: namespaces, processes, state dir. */
+/** Every process whose command line mentions the state dir (containerd shims, runc,
+ * kubelets, containers started from its paths). */
+async function processesUsing(stateDir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await import('node:fs/promises').then((f) => f.readdir('/proc'))) {
+    if (!/^\d+$/.test(e)) continue;
+    const i = await procInfo(Number(e));
+    if (i && i.state !== 'Z' && i.cmdline.join(' ').includes(stateDir)) out.push(`${e} ${i.cmdline.join(' ')}`);
+  }
+  return out;
+}
+
+/** Everything a lab leaves must be gone: namespaces, processes, mounts, cgroups, state dir. */
 async function expectNothingLeft(stateDir: string, labId: string, pids: number[]): Promise<void> {
   expect((await listNetns()).filter((n) => n.startsWith(`ksli-lab-${labId}-`))).toEqual([]);
   for (const pid of pids) expect(await gone(pid), `pid ${pid}`).toBe(true);
+  expect(await processesUsing(stateDir)).toEqual([]);
+  expect(await mountsUnder(stateDir)).toEqual([]);
+  expect(await labCgroupRoots(labId)).toEqual([]);
   expect(await exists(stateDir)).toBe(false);
 }
-
-async function startBackend(netns: string): Promise<ChildProcess> {
-  const child = spawn('ip', ['netns', 'exec', netns, process.execPath, '--import', 'tsx', 'src/workload/server.ts', '8080'], {
-    cwd: repoRoot(),
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.push(child);
-  const lines = createInterface({ input: child.stdout! });
-  await new Promise<void>((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('backend did not start')), 20_000);
-    lines.once('line', () => { clearTimeout(t); resolve(); });
-    child.once('exit', (c) => reject(new Error(`backend exited ${c}`)));
-  });
-  return child;
-}
-
-const GET = `
-const [ip, port] = process.argv.slice(-2);
-const req = require('node:http').get({ host: ip, port: Number(port), path: '/healthz', timeout: 2000 }, (res) => {
-  let b = ''; res.on('data', (d) => (b += d)); res.on('end', () => { console.log(res.statusCode + ' ' + b.trim()); });
-});
-req.on('error', (e) => console.log('ERR ' + e.code));
-req.on('timeout', () => { req.destroy(); });
-`;
 
 async function checkLab(stateDir: string, kubeconfig: string, mode: ProxyMode): Promise<void> {
   const state = (await readLabState(stateDir)) as OrchestratedState;
@@ -89,7 +83,7 @@ async function checkLab(stateDir: string, kubeconfig: string, mode: ProxyMode): 
   const status = await labStatus(stateDir);
   expect(status.state).toBe('up');
 
-  // Nodes listed (Ready when the node runtime runs).
+  // Nodes listed and Ready (their kubelets report it).
   const nodes = JSON.parse(await labKubectl(kubeconfig, ['get', 'nodes', '-o', 'json'])) as {
     items: { metadata: { name: string }; status: { conditions?: { type: string; status: string }[] } }[];
   };
@@ -105,56 +99,8 @@ async function checkLab(stateDir: string, kubeconfig: string, mode: ProxyMode): 
     expect(metrics).toContain('kubeproxy_sync_proxy_rules_duration_seconds');
   }
 
-  // A backend in a pod namespace on node0, a Service + hand-made EndpointSlice, a GET
-  // to the ClusterIP from node1's namespace: cross-node through kube-proxy's DNAT.
-  // the test's own allocation file, outside the state dir (lab down removes only what the lab made)
-  const podState = await mkdtemp(join(tmpdir(), 'ksli-labtest-pods-'));
-  dirs.push(podState);
-  const pod = await addPodNetwork(plan, { stateFile: join(podState, 'pods.json'), node: 0, key: `test/backend-${mode}` });
-  const backend = await startBackend(pod.netns);
-  const manifest = {
-    apiVersion: 'v1',
-    kind: 'List',
-    items: [
-      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'echo', namespace: 'default' }, spec: { type: 'ClusterIP', ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }] } },
-      {
-        apiVersion: 'discovery.k8s.io/v1',
-        kind: 'EndpointSlice',
-        metadata: {
-          name: 'echo-manual',
-          namespace: 'default',
-          labels: { 'kubernetes.io/service-name': 'echo', 'endpointslice.kubernetes.io/managed-by': 'kube-sli-test' },
-        },
-        addressType: 'IPv4',
-        ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
-        endpoints: [{ addresses: [pod.ip], conditions: { ready: true, serving: true, terminating: false }, nodeName: 'node0' }],
-      },
-    ],
-  };
-  await labKubectl(kubeconfig, ['apply', '-f', '-'], JSON.stringify(manifest));
-  const clusterIP = (await labKubectl(kubeconfig, ['get', 'svc', 'echo', '-o', 'jsonpath={.spec.clusterIP}'])).trim();
-  expect(clusterIP).toMatch(/^10\.96\./);
-  const node1 = plan.nodes[1]!;
-  let answer = '';
-  const t0 = Date.now();
-  while (Date.now() - t0 < 30_000) {
-    answer = (await runIn(node1.netns, [process.execPath, '-e', GET, '--', clusterIP, '80'])).trim();
-    if (answer.startsWith('200')) break;
-    await sleep(250);
-  }
-  expect(answer).toBe('200 ok');
-  backend.kill('SIGTERM');
-  await new Promise((r) => (backend.exitCode === null ? backend.once('exit', r) : r(undefined)));
-  // the hand-made pod network came from this test's own allocation file: give its IP back
-  // before the node runtime allocates pod IPs on the same node
-  await removePodNetwork(plan, { stateFile: join(podState, 'pods.json'), key: `test/backend-${mode}` });
-  await labKubectl(kubeconfig, ['delete', 'service/echo', 'endpointslice/echo-manual']);
-
-  expect(status.runtime).toBe(true);
   await checkWorkload(kubeconfig, plan.nodes[1]!.netns, mode);
 }
-
-const AGNHOST = 'registry.k8s.io/e2e-test-images/agnhost:2.53';
 
 async function poll<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const t0 = Date.now();
@@ -288,6 +234,66 @@ async function checkWorkload(kubeconfig: string, clientNodeNetns: string, mode: 
   expect(dsPods.every((p) => p.status.podIP === p.status.hostIP)).toBe(true);
 
   await labKubectl(kubeconfig, ['delete', 'pod/client', 'deployment/web', 'service/web', 'daemonset/per-node', '--wait=true', '--timeout=60s']);
+  await checkKubeletFeatures(kubeconfig);
+}
+
+// What only a real kubelet gives: logs and exec through the API server (kubelet :10250
+// reached through the egress proxy), a ConfigMap volume, an exec readiness probe, and a
+// missing image reported with its reference (the lab never pulls).
+async function checkKubeletFeatures(kubeconfig: string): Promise<void> {
+  const objs = {
+    apiVersion: 'v1',
+    kind: 'List',
+    items: [
+      { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'greeting', namespace: 'default' }, data: { 'hello.txt': 'hello from a configmap' } },
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'features', namespace: 'default' },
+        spec: {
+          initContainers: [{ name: 'init', image: AGNHOST, command: ['/bin/sh', '-c', 'echo init-ran > /work/init.txt'], volumeMounts: [{ name: 'work', mountPath: '/work' }] }],
+          containers: [
+            {
+              name: 'main',
+              image: AGNHOST,
+              command: ['/bin/sh', '-c', 'echo started-and-logging; cat /work/init.txt; exec /agnhost pause'],
+              volumeMounts: [
+                { name: 'cm', mountPath: '/etc/greeting' },
+                { name: 'work', mountPath: '/work' },
+              ],
+              readinessProbe: { exec: { command: ['cat', '/etc/greeting/hello.txt'] }, periodSeconds: 1 },
+            },
+          ],
+          volumes: [
+            { name: 'cm', configMap: { name: 'greeting' } },
+            { name: 'work', emptyDir: {} },
+          ],
+        },
+      },
+      {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'no-such-image', namespace: 'default' },
+        spec: { containers: [{ name: 'c', image: 'registry.example/not/here:1.0', imagePullPolicy: 'IfNotPresent' }] },
+      },
+    ],
+  };
+  await labKubectl(kubeconfig, ['apply', '-f', '-'], JSON.stringify(objs));
+  await labKubectl(kubeconfig, ['wait', '--for=condition=Ready', 'pod/features', '--timeout=90s']);
+  const logs = await poll('the features pod to log', async () => {
+    const l = await labKubectl(kubeconfig, ['logs', 'features', '-c', 'main']);
+    return l.includes('init-ran') ? l : undefined;
+  });
+  expect(logs).toContain('started-and-logging');
+  expect((await labKubectl(kubeconfig, ['exec', 'features', '-c', 'main', '--', 'cat', '/etc/greeting/hello.txt'])).trim()).toBe('hello from a configmap');
+  // the projected service-account token is mounted where every client library looks
+  expect((await labKubectl(kubeconfig, ['exec', 'features', '-c', 'main', '--', 'ls', '/var/run/secrets/kubernetes.io/serviceaccount'])).split('\n')).toEqual(expect.arrayContaining(['ca.crt', 'namespace', 'token']));
+  const waiting = await poll('the missing image to be reported', async () => {
+    const w = JSON.parse(await labKubectl(kubeconfig, ['get', 'pod', 'no-such-image', '-o', 'jsonpath={.status.containerStatuses[0].state.waiting}']) || '{}') as { reason?: string; message?: string };
+    return w.reason === 'ErrImagePull' || w.reason === 'ImagePullBackOff' ? w : undefined;
+  });
+  expect(waiting.message).toContain('registry.example/not/here:1.0');
+  await labKubectl(kubeconfig, ['delete', 'pod/features', 'pod/no-such-image', 'configmap/greeting', '--wait=true', '--timeout=60s']);
 }
 
 describe.skipIf(skipReason !== undefined)('kube-sli lab (root, real components)', () => {
@@ -332,7 +338,10 @@ describe.skipIf(skipReason !== undefined)('kube-sli lab (root, real components)'
     const r = await labUp({ nodes: 2, proxyMode: 'nftables', stateDir, ports: await labPorts() });
     const state = (await readLabState(stateDir)) as OrchestratedState;
     const pids = state.processes.map((x) => x.pid);
-    expect(state.processes.map((x) => x.name)).toEqual(expect.arrayContaining(['etcd', 'kube-apiserver', 'lab-daemon', 'kube-proxy/node0', 'kube-proxy/node1']));
+    expect(state.processes.map((x) => x.name)).toEqual(expect.arrayContaining(['etcd', 'kube-apiserver', 'lab-daemon', 'kube-proxy/node0', 'kube-proxy/node1', 'kubelet/node0', 'containerd/node1']));
+    // a pod's containers and its shim outlive the SIGKILL of everything recorded
+    await labKubectl(r.kubeconfigPath, ['run', 'survivor', `--image=${AGNHOST}`, '--restart=Never', '--', 'pause']);
+    await labKubectl(r.kubeconfigPath, ['wait', '--for=condition=Ready', 'pod/survivor', '--timeout=90s']);
     for (const pid of pids) process.kill(pid, 'SIGKILL');
     for (const pid of pids) {
       const t0 = Date.now();
@@ -359,18 +368,16 @@ describe.skipIf(skipReason !== undefined)('kube-sli lab (root, real components)'
   it('a failure late in lab up undoes everything it made', async () => {
     const stateDir = await newStateDir();
     const before = await listNetns();
-    // the runtime's Nodes cannot be Ready within 0 ms: fails after every step has run
-    // (without the runtime there is no such wait, so force a failure the same late way)
+    // the Nodes cannot be Ready within 0 ms: fails after every step has run
     const err = await labUp({ stateDir, ports: await labPorts(), readyTimeoutMs: 0, labId: `f${process.pid % 1000}` }).then(
-      (r) => (r.runtime ? undefined : 'no-runtime'),
+      () => undefined,
       (e: unknown) => e as Error,
     );
-    if (err === 'no-runtime') {
-      await labDown(stateDir);
-      return;
-    }
     expect(err).toBeInstanceOf(Error);
     expect((await listNetns()).filter((n) => !before.includes(n))).toEqual([]);
+    expect(await processesUsing(stateDir)).toEqual([]);
+    expect(await mountsUnder(stateDir)).toEqual([]);
+    expect(await labCgroupRoots(`f${process.pid % 1000}`)).toEqual([]);
     expect(await exists(stateDir)).toBe(false);
   });
 });

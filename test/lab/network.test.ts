@@ -1,4 +1,5 @@
-// The lab network against the real kernel: a 2-node fabric, pods on both nodes, TCP
+// The lab network against the real kernel: a 2-node fabric, pods on both nodes (networks
+// made by the real CNI plugins, ptp + host-local, as the nodes' containerd makes them), TCP
 // across nodes, to the node, to the root namespace's loopback through the apiserver
 // relays; the root namespace untouched; destroy and destroyAll leave nothing behind.
 // Needs root on Linux; elsewhere it skips with the reason.
@@ -12,9 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEgressProxy } from '../../src/lab/network/egress.js';
 import { createLabNetwork, destroyAll, type LabNetwork } from '../../src/lab/network/fabric.js';
 import { planNetwork, type NetworkPlan } from '../../src/lab/network/plan.js';
-import { addPodNetwork, listPodNetworks, removePodNetwork, type PodRecord } from '../../src/lab/network/pods.js';
+import { podNetnsName } from '../../src/lab/network/plan.js';
 import { startApiserverRelays, startRelay, type ApiserverRelays } from '../../src/lab/network/relay.js';
 import { kernelSkipReason, listNetns, run, runIn } from '../../src/netns/netns.js';
+import { addCniPod, type CniPod } from './support/cni-pod.js';
 
 const skip = await kernelSkipReason(['ip']);
 if (skip) console.warn(`lab network test skipped: ${skip}`);
@@ -111,10 +113,9 @@ describe.skipIf(skip)('lab network (root, real namespaces)', () => {
   let plan: NetworkPlan;
   let lab: LabNetwork | undefined;
   let dir: string;
-  let stateFile: string;
   let before: { links: string[]; routes: string[] };
-  let pod0: PodRecord;
-  let pod1: PodRecord;
+  let pod0: CniPod;
+  let pod1: CniPod;
   let relays: ApiserverRelays | undefined;
   let apiserver: Server | undefined;
   let apiserverPort = 0;
@@ -123,12 +124,11 @@ describe.skipIf(skip)('lab network (root, real namespaces)', () => {
     await destroyAll(LAB);
     await destroyAll(CRASH_LAB);
     dir = await mkdtemp(join(tmpdir(), 'ksli-lab-net-'));
-    stateFile = join(dir, 'pods.json');
     before = await rootSnapshot();
     plan = planNetwork({ labId: LAB, nodes: 2 });
     lab = await createLabNetwork(plan);
-    pod0 = await addPodNetwork(plan, { stateFile, node: 0, key: 'default/server-0' });
-    pod1 = await addPodNetwork(plan, { stateFile, node: 1, key: 'default/client-1' });
+    pod0 = await addCniPod({ node: plan.nodes[0]!, netns: podNetnsName(LAB, 'a0000001'), ipamDir: join(dir, 'ipam0'), id: 'server0' });
+    pod1 = await addCniPod({ node: plan.nodes[1]!, netns: podNetnsName(LAB, 'b0000002'), ipamDir: join(dir, 'ipam1'), id: 'client1' });
     // stands in for kube-apiserver on the root namespace's loopback
     apiserver = createServer((s) => s.once('data', (d) => s.end(`apiserver saw ${s.remoteAddress} ${d.toString()}`)));
     await new Promise<void>((r) => apiserver!.listen(0, '127.0.0.1', r));
@@ -148,13 +148,10 @@ describe.skipIf(skip)('lab network (root, real namespaces)', () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   }, 60_000);
 
-  it('gives pods the first IPs of their node and persists them', async () => {
+  it('gives pods addresses of their node\'s podCIDR from the real host-local IPAM', async () => {
     expect(pod0.ip).toBe('10.244.0.2');
     expect(pod1.ip).toBe('10.244.1.2');
     expect(pod0.netns).toMatch(new RegExp(`^ksli-lab-${LAB}-pod-[0-9a-f]{8}$`));
-    expect((await listPodNetworks(plan, stateFile)).map((p) => p.key).sort()).toEqual(['default/client-1', 'default/server-0']);
-    // the same key again is the same network (CNI ADD retried)
-    expect(await addPodNetwork(plan, { stateFile, node: 0, key: 'default/server-0' })).toEqual(pod0);
   });
 
   it('carries TCP from a pod on node 1 to a pod on node 0 without NAT', async () => {
@@ -228,19 +225,6 @@ describe.skipIf(skip)('lab network (root, real namespaces)', () => {
     expect(await rootSnapshot()).toEqual(before);
   });
 
-  it('frees a pod IP on removal and hands out the next one round-robin', async () => {
-    const extra = await addPodNetwork(plan, { stateFile, node: 0, key: 'default/extra' });
-    expect(extra.ip).toBe('10.244.0.3');
-    expect(await removePodNetwork(plan, { stateFile, key: 'default/extra' })).toEqual(extra);
-    expect(await listNetns()).not.toContain(extra.netns);
-    expect(await run('ip', ['-n', plan.nodes[0]!.netns, 'link', 'show'])).not.toContain(extra.hostIface);
-    expect(await removePodNetwork(plan, { stateFile, key: 'default/extra' })).toBeUndefined();
-    const again = await addPodNetwork(plan, { stateFile, node: 0, key: 'default/extra-2' });
-    expect(again.ip).toBe('10.244.0.4');
-    expect(await tcp(again.netns, pod1.ip, 1, 'x')).toBe('ERR ECONNREFUSED'); // routed, port closed
-    await removePodNetwork(plan, { stateFile, key: 'default/extra-2' });
-  });
-
   it('destroy removes every namespace of the lab and the root namespace is as before', async () => {
     await relays!.close();
     relays = undefined;
@@ -256,11 +240,10 @@ describe.skipIf(skip)('lab network (root, real namespaces)', () => {
   it('destroyAll cleans a crashed lab whose state file is gone, processes included', async () => {
     const crashPlan = planNetwork({ labId: CRASH_LAB, nodes: 2 });
     await createLabNetwork(crashPlan);
-    const crashState = join(dir, 'crash.json');
-    const p = await addPodNetwork(crashPlan, { stateFile: crashState, node: 1, key: 'default/orphan' });
+    const p = await addCniPod({ node: crashPlan.nodes[1]!, netns: podNetnsName(CRASH_LAB, 'c0000003'), ipamDir: join(dir, 'ipam-crash'), id: 'orphan' });
     const stray = spawn('ip', ['netns', 'exec', p.netns, 'sleep', '300'], { stdio: 'ignore' });
     started.push(stray);
-    await rm(crashState); // the crash: nothing records what exists
+    // the crash: nothing records what exists
     await expect(createLabNetwork(crashPlan)).rejects.toThrow(/already has namespaces/);
     const report = await destroyAll(CRASH_LAB);
     expect(report.namespaces.sort()).toEqual([p.netns, crashPlan.fabric.netns, ...crashPlan.nodes.map((n) => n.netns)].sort());
