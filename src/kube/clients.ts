@@ -39,10 +39,15 @@ class KeepAliveKubeConfig extends k8s.KubeConfig {
   }
 }
 
-export function kubeClients(kubeconfigPath?: string): KubeClients {
+/** `context` names the kubeconfig context to use (SLI_CONTEXT); unset: its current context. */
+export function kubeClients(kubeconfigPath?: string, context?: string): KubeClients {
   const config = new KeepAliveKubeConfig();
   if (kubeconfigPath) config.loadFromFile(kubeconfigPath);
   else config.loadFromDefault();
+  if (context !== undefined) {
+    if (!config.getContextObject(context)) throw new Error(`kubeconfig ${kubeconfigPath ?? '(default)'} has no context "${context}": set SLI_CONTEXT to one of ${config.getContexts().map((c) => c.name).join(', ')}`);
+    config.setCurrentContext(context);
+  }
   return {
     config,
     core: config.makeApiClient(k8s.CoreV1Api),
