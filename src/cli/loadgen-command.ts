@@ -12,9 +12,9 @@ Runs in a client pod and makes connections on request, driven over HTTP (through
 server's pods/proxy) with a JSON API:
   GET  /healthz, GET /time            liveness; wall clock in epoch ns (clock offset)
   POST /runs                          start a run: {"mode":"requests",...} or {"mode":"stream",...}
-  GET  /runs/:id?since=K&limit=N      state, summary and a page of results; DELETE cancels
+  GET  /runs/<id>?since=<k>&limit=<n> state, summary and a page of results; DELETE cancels
   POST /probes                        TCP-connect until a handshake completes or timeoutMs passes
-  GET  /probes/:id                    state, firstSuccessNs, attempts; DELETE cancels
+  GET  /probes/<id>                   state, firstSuccessNs, attempts; DELETE cancels
 
 Every request but /healthz must carry the header ${CONTROL_TOKEN_HEADER}: <token>, the secret
 in the environment variable ${CONTROL_TOKEN_ENV} (required; the runner sets it). Runs and
@@ -23,7 +23,10 @@ CIDRs); other targets are refused with 403.
 
 options:
   --allow-cidr <cidr>    a range it may connect to (repeatable; default: ${CONFINE_ENV}=<cidr>,<cidr>)
-  --listen <host:port>   where to serve (default 0.0.0.0:8090)`;
+  --listen <host:port>   where to serve (default 0.0.0.0:8090)
+  -h, --help             this text
+
+exit codes: 0 stopped by a signal, 2 invalid arguments or no token, 3 other errors`;
 
 export async function loadgenCommand(argv: string[]): Promise<number> {
   let values;
