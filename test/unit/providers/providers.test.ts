@@ -88,6 +88,14 @@ describe('kubeClients with a named context', () => {
       expect(kubeClients(file).config.getCurrentCluster()?.server).toBe('https://prod.example:6443');
       expect(kubeClients(file, 'staging').config.getCurrentCluster()?.server).toBe('https://staging.example:6443');
       expect(() => kubeClients(file, 'nope')).toThrow(/has no context "nope"/);
+      // a KUBECONFIG list: merged, the first file's current context wins, SLI_CONTEXT reaches into any file
+      const other = join(dir, 'other');
+      writeFileSync(other, TWO_CONTEXTS.replace(/prod/g, 'dev').replace('staging.example', 'staging-dup.example'));
+      const list = `${other}:${file}`;
+      expect(kubeClients(list).config.getCurrentCluster()?.server).toBe('https://dev.example:6443');
+      expect(kubeClients(list, 'prod').config.getCurrentCluster()?.server).toBe('https://prod.example:6443');
+      expect(kubeClients(list, 'staging').config.getCurrentCluster()?.server).toBe('https://staging-dup.example:6443');
+      expect(chooseProvider({ KUBECONFIG: list, SLI_CONTEXT: 'prod' }, host({ [file]: TWO_CONTEXTS, [other]: 'x' }))).toMatchObject({ kubeconfig: list, context: 'prod' });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
