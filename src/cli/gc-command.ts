@@ -148,7 +148,7 @@ export async function resolveGcCluster(flag: string | undefined, env: NodeJS.Pro
     const files = env.KUBECONFIG.split(delimiter).filter((f) => f !== '');
     const present: string[] = [];
     for (const f of files) if (await exists(f)) present.push(f);
-    if (present.length === 0) throw new UsageError(`KUBECONFIG=${env.KUBECONFIG} names no readable file. Fix: correct KUBECONFIG, or pass --kubeconfig PATH`);
+    if (present.length === 0) throw new UsageError(`KUBECONFIG=${env.KUBECONFIG} names no readable file. Fix: correct KUBECONFIG, or pass --kubeconfig <file>`);
     return { kubeconfig: present.length === 1 ? present[0] : undefined, source: 'KUBECONFIG' };
   }
   notes.push('KUBECONFIG is not set');
@@ -174,7 +174,7 @@ export async function resolveGcCluster(flag: string | undefined, env: NodeJS.Pro
     notes.push(`the lab in ${labDir}: ${(e as Error).message.split('\n')[0]}`);
   }
   throw new UsageError(
-    `no cluster to clean (${notes.join('; ')}). Fix: pass --kubeconfig PATH, set KUBECONFIG, or point KUBE_SLI_LAB_DIR at a running lab (kube-sli lab up)`,
+    `no cluster to clean (${notes.join('; ')}). Fix: pass --kubeconfig <file>, set KUBECONFIG, or point KUBE_SLI_LAB_DIR at a running lab (kube-sli lab up)`,
   );
 }
 
