@@ -5,7 +5,7 @@
 // throughput — 3,000,000 values in 15 series, SLOs evaluated as a suite would. Timed:
 // buildReport (exact summaries, histograms, reservoirs), schema validation,
 // serialisation, and every renderer (console, Markdown, JUnit, HTML, conformance), plus a
-// compare against a second run. Targets (issue #4): under 10 s, under 1 GiB peak RSS, and
+// compare against a second run. Targets: under 10 s, under 1 GiB peak RSS, and
 // an HTML page under 5 MB because it plots summaries, never raw samples.
 //
 //   npx tsx bench/report.bench.ts     (or through npm run bench)

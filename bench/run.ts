@@ -64,7 +64,7 @@ if (want('slo')) {
 if (want('lab')) {
   const n = Number(only.find((a) => /^\d+$/.test(a)) ?? 10_000);
   const figures = await benchLab({ services: n });
-  console.log(`lab: ${n} Services with 2 endpoints each, then one more (the talk's partial-sync case)   [target: warm lab up <= 60 s]`);
+  console.log(`lab: ${n} Services with 2 endpoints each, then one more (the partial-sync case of the KubeCon NA 2024 talk)   [target: warm lab up <= 60 s]`);
   console.table(
     figures.map((f) => ({
       mode: f.mode,

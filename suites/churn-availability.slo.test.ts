@@ -1,7 +1,7 @@
-// SLO: availability under churn (seed 002): while Services and endpoints elsewhere in the
-// cluster are created and deleted — forcing the proxy to resync — clients of a stable
-// Service see no failed connection, and established streams keep their throughput
-// within the profile's bound of what they had before the churn began.
+// SLO: availability under churn (docs/measured-facts.md, "Churn"): while Services and
+// endpoints elsewhere in the cluster are created and deleted — forcing the proxy to
+// resync — clients of a stable Service see no failed connection, and established streams
+// keep their throughput within the profile's bound of what they had before the churn began.
 import { createServiceSet, deleteSessionServices } from '../src/kube/services.js';
 import { expectPass, SLI, test } from '../fixtures/index.js';
 import type { ConnectionResult } from '../fixtures/loadgen.js';

@@ -1,6 +1,7 @@
-// SLO: what a ClusterIP costs over talking to the pod directly (seed 001, the kube-proxy
-// acceleration experiment): connect latency and per-connection throughput through the
-// Service VIP vs to the backend pod IPs, from the same clients, measured back to back.
+// SLO: what a ClusterIP costs over talking to the pod directly (KEP-4963 "Kube-proxy
+// Services Acceleration", https://github.com/kubernetes/enhancements/tree/master/keps/sig-network/4963-kube-proxy-services-acceleration):
+// connect latency and per-connection throughput through the Service VIP vs to the
+// backend pod IPs, from the same clients, measured back to back.
 import { expectPass, SLI, test } from '../fixtures/index.js';
 import { measureConnections, measureStreams, values } from '../fixtures/measure.js';
 

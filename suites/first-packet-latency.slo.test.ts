@@ -3,7 +3,8 @@
 // the client, from packet capture at the node boundary; client connect() and conntrack
 // NEW→SEEN_REPLY beside it. Swept over the number of Services: the p99 bound holds at
 // every point, and latency does not grow with the number of Services (the property that
-// separates nftables from iptables: the talk, DESIGN §1).
+// separates nftables from iptables: the KubeCon NA 2024 talk "From Observability to
+// Performance", docs/measured-facts.md).
 import { loadRunConfig } from '../src/config/knobs.js';
 import { expectPass, SLI, test } from '../fixtures/index.js';
 import { measureConnections, values } from '../fixtures/measure.js';
@@ -18,8 +19,8 @@ test.describe('first-packet latency', () => {
     test(`p99 bound with ${n} Services`, async ({ run, backend, services, loadgens, agent, record }) => {
       const slo = run.config.slos[SLI.firstPacket];
       await services.scaleTo(Math.max(0, n - 1)); // + the backend's own Service = n
-      // the talk's workload: with more Services than clients, each client takes its own
-      // evenly spread Services, so no single rule position decides the result
+      // the KubeCon NA 2024 talk's workload: with more Services than clients, each client
+      // takes its own evenly spread Services, so no single rule position decides the result
       const targets = [backend.vip, ...(await services.clusterIps()).map((host) => ({ host, port: backend.port }))];
       const m = await measureConnections(loadgens, agent, {
         targets,
@@ -29,7 +30,7 @@ test.describe('first-packet latency', () => {
       const labels = { services: String(n) };
       const client = values(m.client, (c) => c.connectSeconds);
       record.observe(SLI.firstPacket, { source: 'client', labels, samples: client });
-      record.observe(SLI.firstPacket, { source: 'conntrack', labels, samples: values(m.conntrack, (f) => f.firstPacketSeconds), notes: ['conntrack stamps NEW at confirmation, after the DNAT rule search: it hides the search cost (DESIGN §1)'] });
+      record.observe(SLI.firstPacket, { source: 'conntrack', labels, samples: values(m.conntrack, (f) => f.firstPacketSeconds), notes: ['conntrack stamps NEW at confirmation, after the DNAT rule search: it hides the search cost (docs/measured-facts.md)'] });
       const capture = values(m.capture, (f) => f.firstPacketSeconds);
       const primary = m.collected.vipSeenOnWire ? capture : client;
       measured.set(n, primary);

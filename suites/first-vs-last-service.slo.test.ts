@@ -1,7 +1,8 @@
-// SLO: the last of N Services is no slower to reach than the first (seed 002: with
-// iptables, rules are searched in order). Both point at the same backend pods; latency
-// from boundary capture (client connect() when the VIP is not on the wire), throughput of
-// long connections recorded beside it.
+// SLO: the last of N Services is no slower to reach than the first (with iptables, rules
+// are searched in order: Kubernetes blog "NFTables mode for kube-proxy",
+// https://kubernetes.io/blog/2025/02/28/nftables-kube-proxy/). Both point at the same
+// backend pods; latency from boundary capture (client connect() when the VIP is not on
+// the wire), throughput of long connections recorded beside it.
 import { expectPass, SLI, test } from '../fixtures/index.js';
 import { measureConnections, measureStreams, values } from '../fixtures/measure.js';
 

@@ -1,5 +1,6 @@
-// SLO: throughput and fairness (kubernetes/community throughput.md; the talk's fairness
-// view): CLIENTS concurrent long connections through one Service share the path evenly.
+// SLO: throughput and fairness (kubernetes/community sig-scalability/slos/throughput.md;
+// fairness as in the KubeCon NA 2024 talk "From Observability to Performance"): CLIENTS
+// concurrent long connections through one Service share the path evenly.
 // Per-connection throughput from conntrack byte counters (nf_conntrack_acct) over the
 // connection's lifetime; Jain's index and p10/p50 over the connections; the clients'
 // bytes/time beside it.

@@ -9,6 +9,8 @@ import { sessionLabels } from '../kube/session.js';
 
 export const AGENT_PORT = 9464;
 export const AGENT_APP = 'kube-sli-agent';
+/** what the agent asks for unless SLI_AGENT_PRIVILEGED=1 (also printed before a run) */
+export const AGENT_CAPABILITIES = ['NET_ADMIN', 'NET_RAW'] as const;
 
 export interface AgentDaemonSetSpec {
   namespace: string;
@@ -51,7 +53,7 @@ export function agentDaemonSet(spec: AgentDaemonSetSpec): k8s.V1DaemonSet {
               ],
               ports: [{ containerPort: port, hostPort: port, protocol: 'TCP', name: 'agent' }],
               readinessProbe: { httpGet: { path: '/healthz', port }, periodSeconds: 1 },
-              securityContext: spec.privileged ? { privileged: true } : { capabilities: { add: ['NET_ADMIN', 'NET_RAW'] } },
+              securityContext: spec.privileged ? { privileged: true } : { capabilities: { add: [...AGENT_CAPABILITIES] } },
             },
           ],
         },

@@ -4,26 +4,31 @@ import { AgentConfigError, startAgent } from '../agent/agent.js';
 import { CidrError } from '../net/cidr.js';
 import { EXIT, UsageError } from './exit-codes.js';
 
-export const AGENT_USAGE = `usage: kube-sli agent --service-cidr CIDR [--service-cidr CIDR ...] [options]
+export const AGENT_USAGE = `usage: kube-sli agent --service-cidr <cidr> [--service-cidr <cidr> ...] [options]
 
 Observes Service connections in one network namespace with packet capture (tcpdump) and
 conntrack events, and serves what it saw:
   /metrics           Prometheus histograms and loss counters
-  /flows?since=N     exact flow records as JSON lines (header x-kube-sli-next: next cursor)
+  /flows?since=<n>   exact flow records as JSON lines (header x-kube-sli-next: next cursor)
   /status            collector state, loss report, mergeable histograms
   /healthz           200 while both collectors run
   /kube-proxy/metrics  kube-proxy's own /metrics, relayed (502 with the reason if unreachable)
 
 options:
-  --netns NAME            observe this network namespace (default: the agent's own)
-  --service-cidr CIDR     Service IP range(s) to watch (repeatable; required)
-  --listen HOST:PORT      where to serve (default 127.0.0.1:9464)
-  --iface NAME            capture interface (default any)
-  --mode records|histogram  keep flow records for /flows, or only histograms (flat memory)
-  --no-capture / --no-conntrack  disable one collector
-  --conntrack-buffer BYTES  netlink receive buffer (default 67108864)
-  --kube-proxy-metrics URL  kube-proxy metrics to relay on /kube-proxy/metrics
-                          (default http://127.0.0.1:10249/metrics)`;
+  --netns <name>          observe this network namespace (default: the agent's own)
+  --service-cidr <cidr>   Service IP range(s) to watch (repeatable; required)
+  --listen <host:port>    where to serve (default 127.0.0.1:9464)
+  --iface <name>          capture interface (default any)
+  --mode <mode>           records: keep flow records for /flows; histogram: only
+                          histograms (flat memory) (default records)
+  --no-capture, --no-conntrack  disable one collector
+  --conntrack-buffer <bytes>  netlink receive buffer (default 67108864)
+  --kube-proxy-metrics <url>  kube-proxy metrics to relay on /kube-proxy/metrics
+                          (default http://127.0.0.1:10249/metrics)
+  -h, --help              this text
+
+exit codes: 0 stopped by a signal, 2 invalid arguments, 3 the agent could not start (tool
+missing, no permission, port in use)`;
 
 export async function agentCommand(argv: string[]): Promise<number> {
   let values;
@@ -52,7 +57,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   const listen = /^\[?([^\]]*?)\]?:(\d+)$/.exec(values.listen);
-  if (!listen) throw new UsageError(`--listen "${values.listen}" must be HOST:PORT, e.g. 127.0.0.1:9464`);
+  if (!listen) throw new UsageError(`--listen "${values.listen}" must be <host:port>, e.g. 127.0.0.1:9464`);
   if (values.mode !== 'records' && values.mode !== 'histogram') {
     throw new UsageError(`--mode "${values.mode}" must be records or histogram`);
   }

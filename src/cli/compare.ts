@@ -9,15 +9,17 @@ import { compareReports, DEFAULT_TOLERANCE, parseMinChange, parseTolerance } fro
 import { readReport, writeTextFile } from '../report/io.js';
 import { ReportFileError } from '../report/schema.js';
 import type { ComparisonDocument, ReportDocument } from '../report/types.js';
+import { EXIT } from './exit-codes.js';
 
 // kube-sli compare base.json candidate.json — the PR gate: baseline run on main, candidate
 // run on the PR. Prints the side-by-side table, writes compare.md / compare.html /
 // compare.json, and exits 0 (no regression), 1 (regression beyond the tolerance) or
 // 2 (invalid input or usage).
 
-export const EXIT_OK = 0;
-export const EXIT_REGRESSION = 1;
-export const EXIT_INVALID = 2;
+// the shared codes of every kube-sli command (exit-codes.ts)
+export const EXIT_OK = EXIT.ok;
+export const EXIT_REGRESSION = EXIT.breached;
+export const EXIT_INVALID = EXIT.invalidConfig;
 
 export const COMPARE_USAGE = `usage: kube-sli compare <base.json> <candidate.json> [options]
 
@@ -36,7 +38,7 @@ options:
   --format <f>       what goes to stdout: text (default), markdown or json
   -h, --help         this text
 
-exit codes: 0 no regression, 1 regression, 2 invalid input or usage`;
+exit codes: 0 no regression, 1 regression, 2 invalid input or usage, 3 other errors`;
 
 export interface CompareIo {
   stdout: (text: string) => void;

@@ -13,7 +13,7 @@ import { defaultStateDir } from '../lab/state.js';
 import { TIME_UNITS, TIME_UNIT_LIST } from '../sli/units.js';
 import { EXIT, UsageError } from './exit-codes.js';
 
-export const GC_USAGE = `usage: kube-sli gc [--kubeconfig PATH] [--session ID | --all] [--stale 60s] [--dry-run]
+export const GC_USAGE = `usage: kube-sli gc [--kubeconfig <file>] [--session <id> | --all] [--stale <duration>] [--dry-run]
 
 Deletes what runs that died before cleaning up (SIGKILL, a lost machine) left in the
 cluster: every namespace labelled ${SESSION_LABEL} whose session's heartbeat is
@@ -21,14 +21,15 @@ stale, and that session's labelled Services, EndpointSlices, Deployments, Replic
 DaemonSets and Pods in other namespaces. Never touches objects without the label.
 
 options:
-  --kubeconfig PATH   cluster to clean (default: $KUBECONFIG, else ~/.kube/config, else
+  --kubeconfig <file> cluster to clean (default: $KUBECONFIG, else ~/.kube/config, else
                       the lab in $KUBE_SLI_LAB_DIR / the default lab state dir)
-  --session ID        only this session, even if its heartbeat is fresh
+  --session <id>      only this session, even if its heartbeat is fresh
   --all               every session, even live ones
-  --stale DURATION    a session is dead when its newest heartbeat is older (default ${DEFAULT_STALE_MS / 1000}s);
+  --stale <duration>  a session is dead when its newest heartbeat is older (default ${DEFAULT_STALE_MS / 1000}s);
                       durations: 90s, 2m, 500ms, 1m30s (units ${TIME_UNIT_LIST})
-  --timeout DURATION  how long to wait for namespaces to finish terminating (default ${DEFAULT_GC_TIMEOUT_MS / 60_000}m)
+  --timeout <duration>  how long to wait for namespaces to finish terminating (default ${DEFAULT_GC_TIMEOUT_MS / 60_000}m)
   --dry-run           print what would be deleted; delete nothing
+  -h, --help          this text
 
 exit codes: 0 done, 2 bad flags or no cluster configured, 3 cluster errors or timeout`;
 
@@ -147,7 +148,7 @@ export async function resolveGcCluster(flag: string | undefined, env: NodeJS.Pro
     const files = env.KUBECONFIG.split(delimiter).filter((f) => f !== '');
     const present: string[] = [];
     for (const f of files) if (await exists(f)) present.push(f);
-    if (present.length === 0) throw new UsageError(`KUBECONFIG=${env.KUBECONFIG} names no readable file. Fix: correct KUBECONFIG, or pass --kubeconfig PATH`);
+    if (present.length === 0) throw new UsageError(`KUBECONFIG=${env.KUBECONFIG} names no readable file. Fix: correct KUBECONFIG, or pass --kubeconfig <file>`);
     return { kubeconfig: present.length === 1 ? present[0] : undefined, source: 'KUBECONFIG' };
   }
   notes.push('KUBECONFIG is not set');
@@ -173,7 +174,7 @@ export async function resolveGcCluster(flag: string | undefined, env: NodeJS.Pro
     notes.push(`the lab in ${labDir}: ${(e as Error).message.split('\n')[0]}`);
   }
   throw new UsageError(
-    `no cluster to clean (${notes.join('; ')}). Fix: pass --kubeconfig PATH, set KUBECONFIG, or point KUBE_SLI_LAB_DIR at a running lab (kube-sli lab up)`,
+    `no cluster to clean (${notes.join('; ')}). Fix: pass --kubeconfig <file>, set KUBECONFIG, or point KUBE_SLI_LAB_DIR at a running lab (kube-sli lab up)`,
   );
 }
 

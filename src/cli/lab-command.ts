@@ -28,18 +28,21 @@ subcommands:
   daemon      (internal) the lab's long-running process, started by "lab up"
 
 options:
-  --state-dir DIR          lab state (default $KUBE_SLI_LAB_DIR, else /var/lib/kube-sli/lab as root)
+  --state-dir <dir>        lab state (default $KUBE_SLI_LAB_DIR, else /var/lib/kube-sli/lab as root)
   up:
-  --nodes N                nodes (network namespaces), 1-${MAX_NODES} (default 2)
-  --proxy-mode MODE        kube-proxy mode: ${PROXY_MODES.join(' or ')} (default nftables)
-  --lab-id ID              1-8 lowercase letters/digits in every namespace name (default: from the state dir)
-  --ports NAME=PORT,...    loopback ports: apiserver, etcdClient, etcdPeer, controllerManager, scheduler
+  --nodes <n>              nodes (network namespaces), 1-${MAX_NODES} (default 2)
+  --proxy-mode <mode>      kube-proxy mode: ${PROXY_MODES.join(' or ')} (default nftables)
+  --lab-id <id>            1-8 lowercase letters/digits in every namespace name (default: from the state dir)
+  --ports <name>=<port>,...  loopback ports: apiserver, etcdClient, etcdPeer, controllerManager, scheduler
                            (defaults 6443, 42379, 42380, 10257, 10259)
   --cni-bin-dir DIR        CNI plugin binaries (default /usr/lib/cni)
   --cni-conf-dir DIR       your CNI configuration instead of the lab's (ptp + host-local per node):
                            run the suites against your own plugin
   status:
-  --json                   machine-readable`;
+  --json                   machine-readable
+  -h, --help               this text (also: kube-sli lab <subcommand> --help)
+
+exit codes: 0 done, 2 invalid arguments, 3 the lab failed (status: not cleanly up or down)`;
 
 const PORT_NAMES = ['apiserver', 'etcdClient', 'etcdPeer', 'controllerManager', 'scheduler'] as const;
 
@@ -115,7 +118,7 @@ export function parseLabArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
       const m = /^([A-Za-z]+)=(\d+)$/.exec(item);
       const name = m?.[1] as (typeof PORT_NAMES)[number] | undefined;
       if (!m || !name || !PORT_NAMES.includes(name)) {
-        throw new UsageError(`--ports item "${item}" must be NAME=PORT with NAME one of ${PORT_NAMES.join(', ')}`);
+        throw new UsageError(`--ports item "${item}" must be <name>=<port> with <name> one of ${PORT_NAMES.join(', ')}`);
       }
       const port = Number(m[2]);
       if (port < 1 || port > 65535) throw new UsageError(`--ports ${name}=${m[2]}: a port is 1-65535`);

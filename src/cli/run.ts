@@ -9,6 +9,7 @@ import { labCommand } from './lab-command.js';
 import { EXIT, UsageError } from './exit-codes.js';
 
 const USAGE = `usage: kube-sli <command> [options]
+       kube-sli --version
 
 commands:
   agent      run the node agent (capture + conntrack collectors, Prometheus, flow records)
@@ -16,9 +17,21 @@ commands:
   gc         delete what dead kube-sli sessions left in the cluster (by session label)
   lab        embedded lab: up, down, status, kubeconfig (real control plane + kube-proxy; root, Linux)
   loadgen    in-cluster client: runs connections and probes on request (driven through pods/proxy)
-  version    print the kit version
+  version    print the kit version (also: kube-sli --version)
 
-Run "kube-sli <command> --help" for a command's options.`;
+Run "kube-sli <command> --help" for a command's options.
+
+exit codes (every command): ${EXIT.ok} ok, ${EXIT.breached} SLO breached or significant regression, ${EXIT.invalidConfig} invalid
+configuration or arguments (nothing was touched), ${EXIT.infrastructure} the environment failed`;
+
+export const VERSION_USAGE = `usage: kube-sli version
+       kube-sli --version
+
+Prints the kit version (package.json) and nothing else.`;
+
+function version(): string {
+  return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+}
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
   agent: agentCommand,
@@ -26,9 +39,13 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   gc: gcCommand,
   loadgen: loadgenCommand,
   lab: labCommand,
-  version: async () => {
-    const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
-    console.log(pkg.version);
+  version: async (argv) => {
+    if (argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h')) {
+      console.log(VERSION_USAGE);
+      return EXIT.ok;
+    }
+    if (argv.length > 0) throw new UsageError(`takes no arguments (got ${argv.join(' ')})\n\n${VERSION_USAGE}`);
+    console.log(version());
     return EXIT.ok;
   },
 };
@@ -39,6 +56,7 @@ export async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return name === undefined ? EXIT.invalidConfig : EXIT.ok;
   }
+  if (name === '--version' || name === '-V') return commands.version!(rest);
   const command = commands[name];
   if (!command) {
     console.error(`kube-sli: unknown command "${name}"\n\n${USAGE}`);

@@ -1,6 +1,6 @@
-// The run's configuration: profile, workload knobs (the talk's SERVICES, CLIENTS,
-// CONN_PER_CLIENT, CLIENT_CONCURRENCY) and threshold overrides, from the environment and an
-// optional JSON config file. Everything is validated before anything touches a cluster,
+// The run's configuration: profile, workload knobs (SERVICES, CLIENTS, CONN_PER_CLIENT,
+// CLIENT_CONCURRENCY, as in the KubeCon NA 2024 talk "From Observability to Performance")
+// and threshold overrides, from the environment and an optional JSON config file. Everything is validated before anything touches a cluster,
 // all problems are reported at once, and each names its input and the fix.
 // Precedence: environment > config file > profile.
 import { readFileSync } from 'node:fs';
@@ -14,7 +14,7 @@ export interface Workload {
   clients: number;
   connPerClient: number;
   clientConcurrency: number;
-  /** endpoints of the one big Service the programming suite adds (the talk: 100,000) */
+  /** endpoints of the one big Service the programming suite adds (100,000 in the KubeCon NA 2024 talk) */
   bigServiceEndpoints: number;
   /** how long throughput and churn streams run, seconds */
   streamSeconds: number;

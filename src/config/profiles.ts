@@ -28,7 +28,14 @@ export const SLI = {
 } as const;
 export type SliName = (typeof SLI)[keyof typeof SLI];
 
-const COMMUNITY = 'kubernetes/community sig-scalability/slos';
+// The public sources the origins cite, by title and link.
+const COMMUNITY = 'https://github.com/kubernetes/community/blob/master/sig-scalability/slos';
+const TALK = 'the KubeCon NA 2024 talk "From Observability to Performance" (https://kccncna2024.sched.com/)';
+const KEP_4963 =
+  'KEP-4963 "Kube-proxy Services Acceleration" (https://github.com/kubernetes/enhancements/tree/master/keps/sig-network/4963-kube-proxy-services-acceleration)';
+const KEP_3453 =
+  'KEP-3453 "Minimizing iptables-restore input size" (https://github.com/kubernetes/enhancements/tree/master/keps/sig-network/3453-minimize-iptables-restore)';
+const NFT_BLOG = 'the Kubernetes blog "NFTables mode for kube-proxy" (https://kubernetes.io/blog/2025/02/28/nftables-kube-proxy/)';
 
 const PROFILES: Record<ProfileName, Record<SliName, ProfiledSlo>> = {
   default: {
@@ -48,7 +55,7 @@ const PROFILES: Record<ProfileName, Record<SliName, ProfiledSlo>> = {
       sli: SLI.firstPacketScaling,
       thresholds: ['ratio<=1.5'],
       minSamples: 1000,
-      origin: 'the talk "From Observability to Performance": latency must not grow with the number of Services (p50 at the largest / smallest scale point); iptables grows ~6x from 100 to 10,000 Services on the lab, nftables stays ~1x',
+      origin: `${TALK}: latency must not grow with the number of Services (p50 at the largest / smallest scale point); iptables grows ~6x from 100 to 10,000 Services on the lab, nftables stays ~1x (docs/measured-facts.md)`,
     },
     [SLI.totalLatency]: {
       sli: SLI.totalLatency,
@@ -60,37 +67,37 @@ const PROFILES: Record<ProfileName, Record<SliName, ProfiledSlo>> = {
       sli: SLI.throughput,
       thresholds: ['jain>=0.8', 'p10/p50>=0.5'],
       minSamples: 4,
-      origin: `${COMMUNITY}/throughput.md (SLI, no number); fairness from the talk's iptables-10k case, where p10 was 0.1 of p50`,
+      origin: `${COMMUNITY}/throughput.md (SLI, no number); fairness from the iptables case at 10,000 Services in ${TALK}, where p10 was 0.1 of p50`,
     },
     [SLI.clusterIpConnectOverhead]: {
       sli: SLI.clusterIpConnectOverhead,
       thresholds: ['ratio<=1.5'],
       minSamples: 500,
-      origin: 'seed 001 (kube-proxy acceleration): connect latency through the ClusterIP vs directly to the pod IP (p50)',
+      origin: `${KEP_4963} compares Service traffic with and without the fast path; here: connect latency through the ClusterIP vs directly to the pod IP (p50)`,
     },
     [SLI.clusterIpThroughputOverhead]: {
       sli: SLI.clusterIpThroughputOverhead,
       thresholds: ['ratio>=0.5'],
       minSamples: 4,
-      origin: 'seed 001: throughput through the ClusterIP vs directly to the pod IP (mean of per-interval path totals); the default bound catches a ClusterIP that halves throughput — the lab on 2 CPU-bound vCPUs measured 0.82-0.97 between runs, so a tighter default would judge the machine, not the dataplane',
+      origin: `${KEP_4963}: throughput through the ClusterIP vs directly to the pod IP (mean of per-interval path totals); the default bound catches a ClusterIP that halves throughput — the lab on 2 CPU-bound vCPUs measured 0.82-0.97 between runs, so a tighter default would judge the machine, not the dataplane`,
     },
     [SLI.churnFailures]: {
       sli: SLI.churnFailures,
       thresholds: ['max<=0'],
       minSamples: 1,
-      origin: 'seed 002: no connection may fail while endpoints and Services churn (failed / attempted, per client)',
+      origin: `the kit's bound: no connection may fail while endpoints and Services churn (failed / attempted, per client); kube-proxy reprograms on every change (${KEP_3453})`,
     },
     [SLI.churnThroughputDip]: {
       sli: SLI.churnThroughputDip,
       thresholds: ['min>=0.5'],
       minSamples: 1,
-      origin: 'seed 002: throughput during proxy resyncs over throughput before churn (per interval)',
+      origin: `the kit's bound: throughput during proxy resyncs over throughput before churn (per interval); ${KEP_3453}`,
     },
     [SLI.lastServiceLatency]: {
       sli: SLI.lastServiceLatency,
       thresholds: ['ratio<=1.5'],
       minSamples: 500,
-      origin: 'seed 002: the last of N Services is no slower to reach than the first (p50)',
+      origin: `${NFT_BLOG}: with iptables, first-packet latency depends on where the Service sits in KUBE-SERVICES; the last of N Services is no slower to reach than the first (p50)`,
     },
   },
   strict: {
@@ -98,7 +105,7 @@ const PROFILES: Record<ProfileName, Record<SliName, ProfiledSlo>> = {
       sli: SLI.programming,
       thresholds: ['p(99)<=5s', 'p(50)<=1s'],
       minSamples: 10,
-      origin: 'the talk: nftables partial sync programs one more Service next to 10,000 in 141 ms',
+      origin: `${TALK}: nftables partial sync programs one more Service next to 10,000 in 141 ms`,
     },
     [SLI.firstPacket]: {
       sli: SLI.firstPacket,
@@ -122,37 +129,37 @@ const PROFILES: Record<ProfileName, Record<SliName, ProfiledSlo>> = {
       sli: SLI.throughput,
       thresholds: ['jain>=0.95', 'p10/p50>=0.8'],
       minSamples: 4,
-      origin: 'the talk: nftables shares bandwidth evenly between concurrent clients',
+      origin: `${TALK}: nftables shares bandwidth evenly between concurrent clients`,
     },
     [SLI.clusterIpConnectOverhead]: {
       sli: SLI.clusterIpConnectOverhead,
       thresholds: ['ratio<=1.2'],
       minSamples: 500,
-      origin: 'seed 001: a ClusterIP should cost little over the pod IP',
+      origin: `${KEP_4963}: a ClusterIP should cost little over the pod IP`,
     },
     [SLI.clusterIpThroughputOverhead]: {
       sli: SLI.clusterIpThroughputOverhead,
       thresholds: ['ratio>=0.95'],
       minSamples: 4,
-      origin: 'seed 001: established flows skip the rule search; throughput nearly equal',
+      origin: `${KEP_4963}: established flows skip the rule search; throughput nearly equal`,
     },
     [SLI.churnFailures]: {
       sli: SLI.churnFailures,
       thresholds: ['max<=0'],
       minSamples: 1,
-      origin: 'seed 002: no failed connections during churn',
+      origin: "the kit's bound: no failed connections during churn",
     },
     [SLI.churnThroughputDip]: {
       sli: SLI.churnThroughputDip,
       thresholds: ['min>=0.8'],
       minSamples: 1,
-      origin: 'seed 002: resyncs must not stall established flows',
+      origin: `the kit's bound: resyncs must not stall established flows (${KEP_3453})`,
     },
     [SLI.lastServiceLatency]: {
       sli: SLI.lastServiceLatency,
       thresholds: ['ratio<=1.2'],
       minSamples: 500,
-      origin: 'seed 002 / lab: nftables reaches the last of 10,000 Services as fast as the first',
+      origin: `lab and ${NFT_BLOG}: nftables reaches the last of 10,000 Services as fast as the first`,
     },
   },
 };

@@ -28,7 +28,7 @@ import type { ConntrackEvent, FlowRecord, LossReport } from './types.js';
 
 /**
  * 64 MiB (the kernel doubles it). With the kernel's default only 58 of 2,000 connections
- * were seen (DESIGN.md §1); 8 MiB still overran at 2,000 connections with 4 in flight on a
+ * were seen (docs/measured-facts.md); 8 MiB still overran at 2,000 connections with 4 in flight on a
  * loaded 2-core VM, 64 MiB did not. The memory is only used while the reader lags.
  */
 export const DEFAULT_CONNTRACK_BUFFER_BYTES = 67_108_864;

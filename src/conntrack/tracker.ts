@@ -1,6 +1,6 @@
 // Joins conntrack events into per-flow records by conntrack id, and counts what was lost.
 //
-// Facts this relies on (measured, kernel 6.18; see DESIGN.md §1 and test/fixtures/conntrack):
+// Facts this relies on (measured, kernel 6.18; see docs/measured-facts.md and test/fixtures/conntrack):
 // - every event repeats both tuples, so a filter on the ORIGINAL destination needs no state;
 // - the kernel emits an event per packet that changes a flow's state/status (state changes
 //   within one packet are collapsed), so a DESTROY that shows a reply or a FIN-ish TCP state
@@ -392,7 +392,7 @@ function fine(resNs: number | undefined, opts: TimingOptions | undefined): boole
  * conntrack NEW → first event showing the reply (SYN_RECV/ESTABLISHED for TCP), seconds,
  * from user-space receive times (`-o timestamp`, µs).
  *
- * Caveat (DESIGN.md §1): the kernel emits NEW at confirmation (nf_confirm, the last netfilter
+ * Caveat (docs/measured-facts.md): the kernel emits NEW at confirmation (nf_confirm, the last netfilter
  * hook), i.e. AFTER the SYN has traversed the DNAT rules. The rule-search latency — the very
  * thing that grows with the number of iptables Services (176 µs at 10,000 Services vs 7 µs
  * NEW→SEEN_REPLY) — is not in this figure. Use packet capture for first_packet_latency;

@@ -1,5 +1,6 @@
 // @kubernetes/client-node clients for one kubeconfig; the only place that builds them.
 import https from 'node:https';
+import { delimiter } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 
 export interface KubeClients {
@@ -39,10 +40,27 @@ class KeepAliveKubeConfig extends k8s.KubeConfig {
   }
 }
 
-export function kubeClients(kubeconfigPath?: string): KubeClients {
+/** `context` names the kubeconfig context to use (SLI_CONTEXT); unset: its current context. */
+export function kubeClients(kubeconfigPath?: string, context?: string): KubeClients {
   const config = new KeepAliveKubeConfig();
-  if (kubeconfigPath) config.loadFromFile(kubeconfigPath);
-  else config.loadFromDefault();
+  // a KUBECONFIG list (a:b) is merged as kubectl does: the first file's current context wins
+  const [first, ...more] = (kubeconfigPath ?? '').split(delimiter).filter(Boolean);
+  if (first) {
+    config.loadFromFile(first);
+    for (const f of more) {
+      const kc = new k8s.KubeConfig();
+      kc.loadFromFile(f);
+      // first definition of a name wins, as in kubectl
+      if (!config.currentContext && kc.currentContext) config.setCurrentContext(kc.currentContext);
+      for (const c of kc.clusters) if (!config.getCluster(c.name)) config.addCluster(c);
+      for (const u of kc.users) if (!config.getUser(u.name)) config.addUser(u);
+      for (const c of kc.contexts) if (!config.getContextObject(c.name)) config.addContext(c);
+    }
+  } else config.loadFromDefault();
+  if (context !== undefined) {
+    if (!config.getContextObject(context)) throw new Error(`kubeconfig ${kubeconfigPath ?? '(default)'} has no context "${context}": set SLI_CONTEXT to one of ${config.getContexts().map((c) => c.name).join(', ')}`);
+    config.setCurrentContext(context);
+  }
   return {
     config,
     core: config.makeApiClient(k8s.CoreV1Api),

@@ -2,6 +2,7 @@
 // and recorded in every report: Kubernetes version, kube-proxy mode, Service CIDR, nodes
 // and their kernels. Each fact says where it came from; a fact that cannot be read is
 // null with the reason, never a guess.
+import type * as k8s from '@kubernetes/client-node';
 import type { NodeInfo } from '../report/types.js';
 import { apiMessage, apiStatus, type KubeClients } from './clients.js';
 import { proxyText } from './proxy.js';
@@ -11,6 +12,8 @@ export interface ClusterFacts {
   /** kube-proxy mode from kube-proxy's /proxyMode, else SLI_PROXY_MODE, else null */
   proxyMode: string | null;
   serviceCidrs: string[];
+  /** pod ranges: SLI_POD_CIDR, else the Nodes' spec.podCIDRs (the loadgen's other allowed range) */
+  podCidrs: string[];
   nodes: NodeInfo[];
   /** kernel of the nodes; "mixed" when they differ */
   kernel: string | null;
@@ -66,6 +69,22 @@ async function serviceCidrs(clients: KubeClients, env: Record<string, string | u
   throw new FactsError('cannot find the Service CIDR (no ServiceCIDR objects, and the API server did not name its range): set SLI_SERVICE_CIDR, e.g. SLI_SERVICE_CIDR=10.96.0.0/12');
 }
 
+/** Pod ranges: SLI_POD_CIDR, else every Node's spec.podCIDRs (the controller-manager cuts them from its --cluster-cidr). */
+export function podCidrsOf(nodes: readonly k8s.V1Node[], env: Record<string, string | undefined>, sources: Record<string, string>): string[] {
+  if (env.SLI_POD_CIDR) {
+    sources.podCidrs = 'env SLI_POD_CIDR';
+    return env.SLI_POD_CIDR.split(',').map((s) => s.trim()).filter(Boolean);
+  }
+  const cidrs = [...new Set(nodes.flatMap((n) => n.spec?.podCIDRs ?? (n.spec?.podCIDR ? [n.spec.podCIDR] : [])))];
+  if (cidrs.length === 0) {
+    throw new FactsError(
+      'cannot find the pod CIDR (no Node has spec.podCIDRs; the network plugin allocates pod IPs itself): set SLI_POD_CIDR to the cluster\'s pod range, e.g. SLI_POD_CIDR=10.244.0.0/16 (the loadgen connects only to the Service and pod CIDRs)',
+    );
+  }
+  sources.podCidrs = 'Node spec.podCIDRs';
+  return cidrs;
+}
+
 export async function detectFacts(clients: KubeClients, o: DetectOptions = {}): Promise<ClusterFacts> {
   const env = o.env ?? process.env;
   const sources: Record<string, string> = {};
@@ -109,6 +128,7 @@ export async function detectFacts(clients: KubeClients, o: DetectOptions = {}): 
     kubernetesVersion: version.gitVersion,
     proxyMode,
     serviceCidrs: await serviceCidrs(clients, env, sources),
+    podCidrs: podCidrsOf(nodeList.items, env, sources),
     nodes,
     kernel,
     sources,

@@ -60,6 +60,8 @@ export interface ProxyRequestOptions {
   /** JSON-encoded when not a string */
   body?: unknown;
   timeoutMs?: number;
+  /** extra request headers; pods/proxy forwards them (but drops Authorization) */
+  headers?: Record<string, string>;
 }
 
 export async function proxyRequest(clients: KubeClients, target: ProxyTarget, path: string, o: ProxyRequestOptions = {}): Promise<ProxyResponse> {
@@ -74,7 +76,7 @@ export async function proxyRequest(clients: KubeClients, target: ProxyTarget, pa
     agents.set(clients, agent);
   }
   const body = o.body === undefined ? undefined : typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
-  const headers: Record<string, string> = { ...(opts.headers as Record<string, string>) };
+  const headers: Record<string, string> = { ...o.headers, ...(opts.headers as Record<string, string>) };
   if (body !== undefined) {
     headers['content-type'] = 'application/json';
     headers['content-length'] = String(Buffer.byteLength(body));

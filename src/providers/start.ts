@@ -27,6 +27,8 @@ export interface StartedTarget extends StartedCluster {
   reason: string;
   /** the lab's state dir when the provider is the lab */
   labStateDir?: string;
+  /** the kubeconfig context to use (SLI_CONTEXT); unset: its current context */
+  context?: string;
   /** the kit started it (and stop() takes it down) */
   owned: boolean;
 }
@@ -36,7 +38,14 @@ export async function startTarget(choice: ProviderChoice, o: TargetOptions = {})
   const progress = o.onProgress ?? (() => undefined);
   switch (choice.provider) {
     case 'kubeconfig':
-      return { provider: 'kubeconfig', kubeconfigPath: choice.kubeconfig!, reason: choice.reason, owned: false, stop: async () => undefined };
+      return {
+        provider: 'kubeconfig',
+        kubeconfigPath: choice.kubeconfig!,
+        ...(choice.context ? { context: choice.context } : {}),
+        reason: choice.reason,
+        owned: false,
+        stop: async () => undefined,
+      };
     case 'kind': {
       const c = await startKind({ proxyMode: broughtProxyMode(env) });
       return { ...c, reason: choice.reason, owned: true };

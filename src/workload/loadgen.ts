@@ -9,6 +9,8 @@ import { setMaxListeners } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type ClientConnectionResult, oneConnection, ResponseTracker } from './client.js';
 import { epochNsAt, nowEpochNs } from './clock.js';
+import { checkTargets, ConfinementError, confineTo } from './confine.js';
+import { controlAuthProblem, validateControlToken } from './control-auth.js';
 import { MAX_RESPONSE_BYTES, requestFor } from './protocol.js';
 
 export const LOADGEN_LIMITS = {
@@ -639,7 +641,25 @@ async function parseBody<T>(req: http.IncomingMessage, parse: (body: unknown) =>
   }
 }
 
-export async function startLoadgen(opts: { port: number; host?: string }): Promise<LoadgenHandle> {
+export interface LoadgenOptions {
+  port: number;
+  host?: string;
+  /** the per-fleet secret every request but /healthz must carry (control-auth.ts) */
+  token: string;
+  /** the only ranges it connects to: the cluster's Service and pod CIDRs (confine.ts) */
+  allow: readonly string[];
+}
+
+export async function startLoadgen(opts: LoadgenOptions): Promise<LoadgenHandle> {
+  const token = validateControlToken(opts.token);
+  const confinement = confineTo(opts.allow);
+  const confined = (spec: RunSpec | ProbeSpec): void => {
+    try {
+      checkTargets(confinement, spec);
+    } catch (e) {
+      throw e instanceof ConfinementError ? new HttpError(403, e.message) : e;
+    }
+  };
   const runs = new Map<string, Run>();
   const probes = new Map<string, Probe>();
   let runSeq = 0;
@@ -692,6 +712,8 @@ export async function startLoadgen(opts: { port: number; host?: string }): Promi
 
   const handle = async (req: http.IncomingMessage, res: http.ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://loadgen');
+    const denied = controlAuthProblem(req, url.pathname, token);
+    if (denied) throw new HttpError(401, denied);
     const method = req.method ?? 'GET';
     const json = (status: number, body: unknown): void => {
       res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body) + '\n');
@@ -710,6 +732,7 @@ export async function startLoadgen(opts: { port: number; host?: string }): Promi
     } else if (p === '/runs') {
       allow('POST');
       const spec = await parseBody(req, parseRunSpec);
+      confined(spec);
       const running = [...runs.values()].filter((r) => r.state === 'running').length;
       if (running >= LOADGEN_LIMITS.runningRuns) {
         throw new HttpError(429, `${running} runs are running (at most ${LOADGEN_LIMITS.runningRuns}): wait for one or DELETE it`);
@@ -742,6 +765,7 @@ export async function startLoadgen(opts: { port: number; host?: string }): Promi
     } else if (p === '/probes') {
       allow('POST');
       const spec = await parseBody(req, parseProbeSpec);
+      confined(spec);
       const running = [...probes.values()].filter((x) => x.view.state === 'running').length;
       if (running >= LOADGEN_LIMITS.runningProbes) {
         throw new HttpError(429, `${running} probes are running (at most ${LOADGEN_LIMITS.runningProbes}): wait for one or DELETE it`);

@@ -1,4 +1,4 @@
-// DESIGN.md §1, reproduced on this kernel: the boundary first-packet latency of iptables
+// docs/measured-facts.md, reproduced on this kernel: the boundary first-packet latency of iptables
 // grows with the number of Services (linear rule search), nftables' does not (one map
 // lookup), and conntrack NEW→SEEN_REPLY cannot see the difference because NEW is emitted
 // after the DNAT rules ran. Asserted as ratio SLOs with the kit's own verdict code.

@@ -184,7 +184,7 @@ describe.skipIf(labSkipReason !== undefined)('kube-sli gc against a real API ser
     expect(bad.stderr).toMatch(/--stale "soon" is not a duration/);
     const none = await gcCli([], env);
     expect(none.code).toBe(2);
-    expect(none.stderr).toMatch(/no cluster to clean .*Fix: pass --kubeconfig PATH/);
+    expect(none.stderr).toMatch(/no cluster to clean .*Fix: pass --kubeconfig <file>/);
     // a kubeconfig pointing at a port nothing listens on
     const dead = join(root, 'dead.kubeconfig');
     const [port] = await freePorts(1);

@@ -79,7 +79,7 @@ describe('kube-sli agent --kube-proxy-metrics', () => {
 
   it('is documented with its default', () => {
     expect(DEFAULT_KUBE_PROXY_METRICS_URL).toBe('http://127.0.0.1:10249/metrics');
-    expect(AGENT_USAGE).toContain('--kube-proxy-metrics URL');
+    expect(AGENT_USAGE).toContain('--kube-proxy-metrics <url>');
     expect(AGENT_USAGE).toContain('/kube-proxy/metrics');
     expect(AGENT_USAGE).toContain(DEFAULT_KUBE_PROXY_METRICS_URL);
   });

@@ -18,7 +18,7 @@ describe('kube-sli agent: invalid input', () => {
   it.each([
     [['agent'], /no service CIDR given: pass --service-cidr/],
     [['agent', '--service-cidr', '10.96.0.0/33'], /invalid CIDR "10.96.0.0\/33"/],
-    [['agent', '--service-cidr', '10.96.0.0/12', '--listen', 'nowhere'], /--listen "nowhere" must be HOST:PORT/],
+    [['agent', '--service-cidr', '10.96.0.0/12', '--listen', 'nowhere'], /--listen "nowhere" must be <host:port>/],
     [['agent', '--service-cidr', '10.96.0.0/12', '--listen', '127.0.0.1:70000'], /listen port 70000 is not a TCP port/],
     [['agent', '--service-cidr', '10.96.0.0/12', '--mode', 'everything'], /--mode "everything" must be records or histogram/],
     [['agent', '--service-cidr', '10.96.0.0/12', '--conntrack-buffer', 'big'], /--conntrack-buffer "big" must be a byte count/],

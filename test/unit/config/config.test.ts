@@ -52,7 +52,7 @@ describe('profiles', () => {
 });
 
 describe('loadRunConfig', () => {
-  it('defaults: the default profile and the talk-shaped workload', () => {
+  it('defaults: the default profile and the workload of the KubeCon NA 2024 talk', () => {
     const c = loadRunConfig({});
     expect(c.profile).toBe('default');
     expect(c.workload).toEqual(DEFAULT_WORKLOAD);

@@ -184,6 +184,6 @@ describe('kube-sli gc: which cluster', () => {
     const lab = await tmp();
     const err = await resolveGcCluster(undefined, { HOME: home, KUBE_SLI_LAB_DIR: lab }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UsageError);
-    expect((err as Error).message).toMatch(/no cluster to clean \(KUBECONFIG is not set; no .*\.kube\/config; no lab in .*\)\. Fix: pass --kubeconfig PATH, set KUBECONFIG/);
+    expect((err as Error).message).toMatch(/no cluster to clean \(KUBECONFIG is not set; no .*\.kube\/config; no lab in .*\)\. Fix: pass --kubeconfig <file>, set KUBECONFIG/);
   });
 });

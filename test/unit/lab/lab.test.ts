@@ -59,7 +59,7 @@ describe('parseLabArgs', () => {
     [['up', '--nodes', '51'], /--nodes "51"/],
     [['up', '--lab-id', 'Bad_Id'], /--lab-id "Bad_Id"/],
     [['up', '--ports', 'apiserver=99999'], /a port is 1-65535/],
-    [['up', '--ports', 'web=80'], /NAME one of apiserver/],
+    [['up', '--ports', 'web=80'], /<name> one of apiserver/],
     [['down', '--nodes', '2'], /Unknown option '--nodes'/],
     [['sideways'], /unknown subcommand "sideways"/],
     [[], /missing subcommand/],

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { kubeClients } from '../../../src/kube/clients.js';
 import { chooseProvider, type HostFacts } from '../../../src/providers/choose.js';
+import { describeTargetPlan } from '../../../src/providers/plan.js';
+import { ProviderConfigError } from '../../../src/providers/types.js';
 import { k3sContainer, k3sServerArgs } from '../../../src/providers/k3s.js';
 import { kindClusterConfig, kindClusterName } from '../../../src/providers/kind.js';
 
@@ -12,14 +18,53 @@ const host = (files: Record<string, string> = {}, over: Partial<HostFacts> = {})
 });
 const KUBECONFIG = 'apiVersion: v1\nkind: Config\ncurrent-context: prod\n';
 
+const TWO_CONTEXTS = `apiVersion: v1
+kind: Config
+current-context: prod
+clusters:
+- name: prod
+  cluster: { server: https://prod.example:6443 }
+- name: staging
+  cluster: { server: https://staging.example:6443 }
+users:
+- name: u
+  user: { token: t }
+contexts:
+- name: prod
+  context: { cluster: prod, user: u }
+- name: staging
+  context: { cluster: staging, user: u }
+`;
+
 describe('chooseProvider', () => {
-  it('KUBECONFIG wins over the lab', () => {
+  it('KUBECONFIG names the target and wins over the lab', () => {
     expect(chooseProvider({ KUBECONFIG: '/k/a' }, host({ '/k/a': KUBECONFIG }))).toMatchObject({ provider: 'kubeconfig', kubeconfig: '/k/a' });
+    expect(chooseProvider({ KUBECONFIG: '/k/a' }, host({ '/k/a': KUBECONFIG })).context).toBeUndefined();
   });
-  it('a current context in ~/.kube/config is the user cluster; without one, the lab', () => {
-    expect(chooseProvider({}, host({ '/home/u/.kube/config': KUBECONFIG })).provider).toBe('kubeconfig');
+  it('an unnamed current context in ~/.kube/config is refused, with the ways to name it or choose the lab', () => {
+    const run = (): unknown => chooseProvider({}, host({ '/home/u/.kube/config': KUBECONFIG }));
+    expect(run).toThrow(ProviderConfigError);
+    expect(run).toThrow(/\/home\/u\/\.kube\/config has the current context "prod".*SLI_CONTEXT=prod.*SLI_PROVIDER=lab/);
+  });
+  it('SLI_PROVIDER=kubeconfig alone does not name the context either', () => {
+    expect(() => chooseProvider({ SLI_PROVIDER: 'kubeconfig' }, host({ '/home/u/.kube/config': KUBECONFIG }))).toThrow(/SLI_CONTEXT=prod/);
+  });
+  it('SLI_CONTEXT selects that context of ~/.kube/config, and must exist', () => {
+    const files = { '/home/u/.kube/config': TWO_CONTEXTS };
+    expect(chooseProvider({ SLI_CONTEXT: 'staging' }, host(files))).toMatchObject({ provider: 'kubeconfig', kubeconfig: '/home/u/.kube/config', context: 'staging' });
+    expect(chooseProvider({ SLI_CONTEXT: 'staging', KUBECONFIG: '/k/b' }, host({ '/k/b': TWO_CONTEXTS }))).toMatchObject({ kubeconfig: '/k/b', context: 'staging' });
+    expect(() => chooseProvider({ SLI_CONTEXT: 'prdo' }, host(files))).toThrow(/SLI_CONTEXT=prdo is not a context of \/home\/u\/\.kube\/config; its contexts: prod, staging/);
+  });
+  it('SLI_CONTEXT with a provider that brings its own cluster is a contradiction', () => {
+    expect(() => chooseProvider({ SLI_CONTEXT: 'prod', SLI_PROVIDER: 'lab' }, host())).toThrow(/SLI_CONTEXT=prod .* SLI_PROVIDER=lab brings its own cluster/);
+  });
+  it('a KUBECONFIG without a current context asks for SLI_CONTEXT', () => {
+    expect(() => chooseProvider({ KUBECONFIG: '/k/a' }, host({ '/k/a': 'apiVersion: v1\nkind: Config\n' }))).toThrow(/has no current context: name the context with SLI_CONTEXT/);
+  });
+  it('without KUBECONFIG, SLI_CONTEXT or a current context: the lab', () => {
     expect(chooseProvider({}, host({ '/home/u/.kube/config': 'apiVersion: v1\nkind: Config\n' })).provider).toBe('lab');
     expect(chooseProvider({}, host()).provider).toBe('lab');
+    expect(chooseProvider({ SLI_PROVIDER: 'lab' }, host({ '/home/u/.kube/config': KUBECONFIG })).provider).toBe('lab');
   });
   it('SLI_PROVIDER chooses explicitly and is validated', () => {
     expect(chooseProvider({ SLI_PROVIDER: 'kind', KUBECONFIG: '/k/a' }, host({ '/k/a': KUBECONFIG })).provider).toBe('kind');
@@ -31,6 +76,47 @@ describe('chooseProvider', () => {
   });
   it('a KUBECONFIG that points nowhere is an error naming the path', () => {
     expect(() => chooseProvider({ KUBECONFIG: '/nope/config' }, host())).toThrow(/no kubeconfig file exists at \/nope\/config/);
+  });
+});
+
+describe('kubeClients with a named context', () => {
+  it('uses SLI_CONTEXT, not the current context', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ksli-kc-'));
+    try {
+      const file = join(dir, 'config');
+      writeFileSync(file, TWO_CONTEXTS);
+      expect(kubeClients(file).config.getCurrentCluster()?.server).toBe('https://prod.example:6443');
+      expect(kubeClients(file, 'staging').config.getCurrentCluster()?.server).toBe('https://staging.example:6443');
+      expect(() => kubeClients(file, 'nope')).toThrow(/has no context "nope"/);
+      // a KUBECONFIG list: merged, the first file's current context wins, SLI_CONTEXT reaches into any file
+      const other = join(dir, 'other');
+      writeFileSync(other, TWO_CONTEXTS.replace(/prod/g, 'dev').replace('staging.example', 'staging-dup.example'));
+      const list = `${other}:${file}`;
+      expect(kubeClients(list).config.getCurrentCluster()?.server).toBe('https://dev.example:6443');
+      expect(kubeClients(list, 'prod').config.getCurrentCluster()?.server).toBe('https://prod.example:6443');
+      expect(kubeClients(list, 'staging').config.getCurrentCluster()?.server).toBe('https://staging-dup.example:6443');
+      expect(chooseProvider({ KUBECONFIG: list, SLI_CONTEXT: 'prod' }, host({ [file]: TWO_CONTEXTS, [other]: 'x' }))).toMatchObject({ kubeconfig: list, context: 'prod' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('describeTargetPlan', () => {
+  it('names the API server, the nodes and what will be created', () => {
+    const text = describeTargetPlan({
+      server: 'https://prod.example:6443',
+      context: 'prod',
+      nodes: ['n1', 'n2'],
+      workload: { services: [100, 5000, 1000], clients: 4, bigServiceEndpoints: 1000 },
+      agentPrivileged: false,
+    }).join('\n');
+    expect(text).toContain('API server https://prod.example:6443 (context prod)');
+    expect(text).toContain('nodes (2): n1, n2');
+    expect(text).toMatch(/up to 5000 Services/);
+    expect(text).toMatch(/DaemonSet kube-sli-agent .*capabilities NET_ADMIN, NET_RAW/);
+    expect(text).toMatch(/4 loadgen client pods/);
+    expect(describeTargetPlan({ server: 's', nodes: [], workload: { services: [1], clients: 1, bigServiceEndpoints: 1 }, agentPrivileged: true }).join('\n')).toMatch(/privileged/);
   });
 });
 

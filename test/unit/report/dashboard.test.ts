@@ -7,7 +7,7 @@ import { AgentMetrics } from '../../../src/agent/metrics.js';
 
 const DASHBOARD = new URL('../../../dashboards/kube-sli.grafana.json', import.meta.url);
 
-/** The agent's metrics per issue #4. */
+/** The metrics the agent exports (src/agent/metrics.ts), which the dashboard plots. */
 const EXPORTED = {
   kube_sli_first_packet_latency_seconds: 'histogram',
   kube_sli_connection_total_latency_seconds: 'histogram',

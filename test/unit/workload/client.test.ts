@@ -17,7 +17,7 @@ describe('ResponseTracker', () => {
 });
 
 describe('parseClientArgs', () => {
-  it('reads the talk knobs from the environment', () => {
+  it('reads the workload knobs (SERVICES, CLIENTS, ...) from the environment', () => {
     const o = parseClientArgs(['--target', '[fd00::1]:80'], { CONN_PER_CLIENT: '50', CLIENT_CONCURRENCY: '5' });
     expect(o).toMatchObject({ host: 'fd00::1', port: 80, connections: 50, concurrency: 5 });
   });

@@ -1,8 +1,9 @@
 import net from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { loadgenCommand } from '../../../src/cli/loadgen-command.js';
 import { UsageError } from '../../../src/cli/exit-codes.js';
 import { nowEpochNs } from '../../../src/workload/clock.js';
+import { CONTROL_TOKEN_ENV, CONTROL_TOKEN_HEADER, newControlToken } from '../../../src/workload/control-auth.js';
 import {
   LOADGEN_LIMITS,
   type LoadgenConnectionResult,
@@ -17,6 +18,7 @@ import { MAX_RESPONSE_BYTES } from '../../../src/workload/protocol.js';
 import { type ServerHandle, startServer } from '../../../src/workload/server.js';
 
 const LOOPBACK = '127.0.0.1';
+const TOKEN = newControlToken();
 let kit: ServerHandle;
 let kit2: ServerHandle;
 let lg: LoadgenHandle;
@@ -24,7 +26,7 @@ let lg: LoadgenHandle;
 beforeAll(async () => {
   kit = await startServer(0, LOOPBACK);
   kit2 = await startServer(0, LOOPBACK);
-  lg = await startLoadgen({ port: 0, host: LOOPBACK });
+  lg = await startLoadgen({ port: 0, host: LOOPBACK, token: TOKEN, allow: ['127.0.0.0/8'] });
 });
 afterAll(async () => {
   await lg?.close();
@@ -35,6 +37,7 @@ afterAll(async () => {
 async function call<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
   const res = await fetch(`${lg.url}${path}`, {
     method,
+    headers: { [CONTROL_TOKEN_HEADER]: TOKEN },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   const text = await res.text();
@@ -401,6 +404,11 @@ describe('loadgenCommand', () => {
     await expect(loadgenCommand(['--bogus'])).rejects.toThrow(UsageError);
   });
   it('reports a listen port in use as a UsageError', async () => {
-    await expect(loadgenCommand(['--listen', `${LOOPBACK}:${lg.port}`])).rejects.toThrow(/in use/);
+    vi.stubEnv(CONTROL_TOKEN_ENV, TOKEN);
+    try {
+      await expect(loadgenCommand(['--listen', `${LOOPBACK}:${lg.port}`, '--allow-cidr', '127.0.0.0/8'])).rejects.toThrow(/in use/);
+    } finally {
+      vi.unstubAllEnvs();
+    }
   });
 });

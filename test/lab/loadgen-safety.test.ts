@@ -1,0 +1,82 @@
+// The loadgen's confinement and control token, end to end on the embedded lab: a real
+// kube-apiserver's pods/proxy forwards the token header to the loadgen pod (and nothing
+// else gets in), and a target outside the cluster's Service and pod CIDRs is refused.
+// Needs Linux + root.
+//   npx vitest run --project lab test/lab/loadgen-safety.test.ts
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLoadgens, type Loadgen } from '../../fixtures/loadgen.js';
+import { kubeClients, type KubeClients } from '../../src/kube/clients.js';
+import { detectFacts, type ClusterFacts } from '../../src/kube/facts.js';
+import { closeProxyAgent, proxyRequest } from '../../src/kube/proxy.js';
+import { sessionLabels } from '../../src/kube/session.js';
+import { labDown, labUp } from '../../src/lab/lab.js';
+import { KIT_IMAGE } from '../../src/lab/runtime/catalog.js';
+import { CONTROL_TOKEN_HEADER, newControlToken } from '../../src/workload/control-auth.js';
+import { freeControlPlanePorts, labSkipReason } from './support/ports.js';
+
+const NS = 'lg-safety';
+const SESSION = `lgs-${Date.now().toString(36)}`;
+
+describe.skipIf(labSkipReason !== undefined)('loadgen safety through pods/proxy', () => {
+  let root: string;
+  let stateDir: string;
+  let clients: KubeClients;
+  let facts: ClusterFacts;
+  let lg: Loadgen;
+
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'ksli-lgs-'));
+    stateDir = join(root, 'lab');
+    const lab = await labUp({ stateDir, ports: await freeControlPlanePorts(), proxyMode: 'nftables', nodes: 1 });
+    clients = kubeClients(lab.kubeconfigPath);
+    facts = await detectFacts(clients);
+    await clients.core.createNamespace({ body: { metadata: { name: NS, labels: sessionLabels(SESSION) } } });
+    const fleet = await startLoadgens(clients, {
+      namespace: NS,
+      session: SESSION,
+      image: `${KIT_IMAGE}:latest`,
+      count: 1,
+      allow: [...facts.serviceCidrs, ...facts.podCidrs],
+    });
+    lg = fleet[0]!;
+  }, 10 * 60_000);
+
+  afterAll(async () => {
+    if (clients) closeProxyAgent(clients);
+    if (stateDir) await labDown(stateDir);
+    if (root) await rm(root, { recursive: true, force: true });
+  }, 5 * 60_000);
+
+  it('the lab knows its pod CIDR from the Nodes', () => {
+    expect(facts.podCidrs.length).toBeGreaterThan(0);
+    expect(facts.sources.podCidrs).toBe('Node spec.podCIDRs');
+  });
+
+  it('the token travels through pods/proxy; without it, or with another, the loadgen answers 401', async () => {
+    const { epochNs } = await lg.get<{ epochNs: string }>('/time');
+    expect(BigInt(epochNs)).toBeGreaterThan(0n);
+    const none = await proxyRequest(clients, lg.target, '/time');
+    expect(none.status).toBe(401);
+    expect(none.text).toMatch(/missing x-kube-sli-token header/);
+    const other = await proxyRequest(clients, lg.target, '/runs', {
+      method: 'POST',
+      body: { mode: 'requests', targets: [{ host: facts.serviceCidrs[0]!.split('/')[0]!, port: 80 }], connections: 1 },
+      headers: { [CONTROL_TOKEN_HEADER]: newControlToken() },
+    });
+    expect(other.status).toBe(401);
+    expect(other.text).toMatch(/wrong x-kube-sli-token/);
+    // /healthz stays open for the kubelet's readiness probe
+    expect((await proxyRequest(clients, lg.target, '/healthz')).status).toBe(200);
+  });
+
+  it('a target outside the Service and pod CIDRs is refused, one inside accepted', async () => {
+    await expect(lg.startProbe({ host: '198.51.100.7', port: 80, timeoutMs: 1000 })).rejects.toThrow(/HTTP 403: .*198\.51\.100\.7 is outside the cluster's Service and pod CIDRs/);
+    await expect(lg.startProbe({ host: 'example.com', port: 80, timeoutMs: 1000 })).rejects.toThrow(/HTTP 403: .*is not an IP address/);
+    const kubernetes = await clients.core.readNamespacedService({ namespace: 'default', name: 'kubernetes' });
+    const probe = await lg.startProbe({ host: kubernetes.spec!.clusterIP!, port: 443, timeoutMs: 1000 });
+    expect(probe.id).toMatch(/^p\d+$/);
+  });
+});
