@@ -186,6 +186,7 @@ describe('KubeSliReporter', () => {
     expect(s?.id).toBe('first_packet_latency_seconds{source="capture",services="10000"}');
     expect(s?.origin).toEqual({ file: 'attach.fixture.ts', test: 'first packet at 10,000 Services' });
     expect(s?.verdict?.status).toBe('pass');
+    expect(s?.slo?.origin).toBe('strict profile: lab, nftables');
     expect(s?.reservoir.values).toHaveLength(2000);
     expect(doc.environment.proxyMode).toBe('iptables');
     expect(doc.profile).toEqual({ name: 'strict' });
