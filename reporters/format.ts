@@ -69,11 +69,6 @@ export function labelText(labels: Labels): string {
   return keys.length === 0 ? '—' : keys.map((k) => `${k}=${labels[k]}`).join(', ');
 }
 
-export function seriesTitle(s: Pick<SeriesRecord, 'sli' | 'source' | 'labels'>): string {
-  const l = labelText(s.labels);
-  return `${s.sli} (${s.source}${l === '—' ? '' : `, ${l}`})`;
-}
-
 export const STATUS_ICON: Record<VerdictStatus, string> = { pass: '✅', fail: '❌', inconclusive: '⚠️' };
 export const STATUS_TEXT: Record<VerdictStatus, string> = { pass: 'PASS', fail: 'FAIL', inconclusive: 'INCONCLUSIVE' };
 

@@ -1,5 +1,6 @@
 // kube-sli reporters: vitest reporters (default export: all formats) and the plain
-// rendering functions. Reporters import only types from src/sli and src/report.
+// rendering functions. Reporters import types, and src/report's pure builder and schema
+// (one report builder, report.json validated when written); never I/O or cluster code.
 
 export { KubeSliReporter, collectReport, ALL_FORMATS, FORMAT_FILES, type KubeSliFormat, type KubeSliReporterOptions } from './kube-sli.js';
 export { ConsoleSummaryReporter } from './console.js';

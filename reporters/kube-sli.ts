@@ -1,14 +1,9 @@
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import type { Reporter, TestModule, Vitest } from 'vitest/node';
-import type {
-  Environment,
-  KubeSliMeta,
-  ProfileInfo,
-  ReportDocument,
-  SeriesRecord,
-  Workload,
-} from '../src/report/types.js';
+import { reportFromTestMeta, type TestMeta } from '../src/report/build.js';
+import { reportTextToWrite } from '../src/report/schema.js';
+import type { Environment, KubeSliMeta, ProfileInfo, ReportDocument, Workload } from '../src/report/types.js';
 import { renderConformanceHtml, renderHtml } from './render/html.js';
 import { renderJUnit } from './render/junit.js';
 import { renderConformanceMarkdown, renderMarkdown } from './render/markdown.js';
@@ -16,8 +11,9 @@ import { renderConsole } from './render/text.js';
 
 // The kube-sli vitest reporter. Suites attach their SLI results to the test's meta
 // (src/report attachSliResults → task.meta.kubeSli: series already built and evaluated in
-// the worker); at the end of the run this reporter collects them into one report document
-// and writes the chosen formats. Display only: no statistics here, no cluster calls.
+// the worker); at the end of the run this reporter hands them to src/report's builder and
+// writes the chosen formats, report.json validated against its schema. No statistics
+// here, no cluster calls.
 //
 //   // vitest.config.ts
 //   reporters: ['default', ['./reporters/kube-sli.ts', { outDir: 'sli-report' }]]
@@ -65,16 +61,6 @@ async function ownVersion(): Promise<string> {
   }
 }
 
-/** Report JSON: two-space indent with number arrays (reservoirs) kept on one line. */
-function serialize(doc: ReportDocument): string {
-  const text = JSON.stringify(
-    doc,
-    (_k, v: unknown) => (Array.isArray(v) && v.length > 8 && v.every((x) => typeof x === 'number') ? `\u0000${JSON.stringify(v)}` : v),
-    2,
-  );
-  return `${text.replace(/"\\u0000(\[[^"]*\])"/g, '$1')}\n`;
-}
-
 export interface CollectInput {
   modules: ReadonlyArray<TestModule>;
   root: string;
@@ -83,56 +69,17 @@ export interface CollectInput {
   defaults: Pick<KubeSliReporterOptions, 'environment' | 'workload' | 'profile'> & { kitVersion: string };
 }
 
-/** Assemble the run's report document from the tests' kube-sli meta (no statistics). */
+/** The run's report document from the tests' kube-sli meta, by src/report's builder. */
 export function collectReport(input: CollectInput): ReportDocument {
-  const series: SeriesRecord[] = [];
-  const ids = new Map<string, number>();
-  let environment: Partial<Environment> | undefined;
-  let workload: Workload = {};
-  let profile: ProfileInfo | undefined;
-  let kitVersion: string | undefined;
+  const tests: TestMeta[] = [];
   for (const m of input.modules) {
     const file = relative(input.root, m.moduleId) || m.moduleId;
     for (const t of m.children.allTests()) {
       const meta = (t.meta() as { kubeSli?: KubeSliMeta }).kubeSli;
-      if (meta === undefined) continue;
-      environment ??= meta.environment;
-      workload = { ...(meta.workload ?? {}), ...workload };
-      profile ??= meta.profile;
-      kitVersion ??= meta.kitVersion;
-      for (const s of meta.series) {
-        const n = (ids.get(s.id) ?? 0) + 1;
-        ids.set(s.id, n);
-        const copy: SeriesRecord = { ...s, origin: { file, test: t.fullName } };
-        if (n > 1) {
-          copy.id = `${s.id}#${n}`;
-          copy.notes = [...(s.notes ?? []), `the same series was also reported by another test; renamed to ${copy.id}`];
-        }
-        series.push(copy);
-      }
+      if (meta !== undefined) tests.push({ meta, origin: { file, test: t.fullName } });
     }
   }
-  const d = input.defaults;
-  const env = { ...(d.environment ?? {}), ...(environment ?? {}) };
-  const p = profile ?? (typeof d.profile === 'string' ? { name: d.profile } : d.profile);
-  const doc: ReportDocument = {
-    kind: 'kube-sli-report',
-    schemaVersion: 1,
-    kitVersion: kitVersion ?? d.kitVersion,
-    startedAt: input.startedAt.toISOString(),
-    endedAt: input.endedAt.toISOString(),
-    environment: {
-      ...env,
-      kubernetesVersion: env.kubernetesVersion ?? null,
-      proxyMode: env.proxyMode ?? null,
-      kernel: env.kernel ?? null,
-      nodes: env.nodes ?? [],
-    },
-    workload: { ...(d.workload ?? {}), ...workload },
-    series,
-  };
-  if (p) doc.profile = p;
-  return doc;
+  return reportFromTestMeta(tests, { startedAt: input.startedAt, endedAt: input.endedAt, ...input.defaults });
 }
 
 export class KubeSliReporter implements Reporter {
@@ -188,7 +135,12 @@ export class KubeSliReporter implements Reporter {
     if (formats.includes('console')) this.log(renderConsole(doc));
     const outDir = this.options.outDir ?? 'sli-report';
     const outputs: Array<[string, () => string]> = [];
-    if (formats.includes('json')) outputs.push(['report.json', () => serialize(doc)]);
+    if (formats.includes('json')) {
+      // validated before anything is written: an invalid report fails the run here, not
+      // later in kube-sli compare
+      const json = reportTextToWrite(doc, join(outDir, 'report.json'));
+      outputs.push(['report.json', () => json]);
+    }
     if (formats.includes('junit')) outputs.push(['junit.xml', () => renderJUnit(doc)]);
     if (formats.includes('markdown')) outputs.push(['summary.md', () => renderMarkdown(doc)]);
     if (formats.includes('html')) outputs.push(['report.html', () => renderHtml(doc)]);

@@ -1,4 +1,4 @@
-import type { ReportDocument, SeriesRecord } from '../src/report/types.js';
+import type { NoteKind, ReportDocument, SeriesRecord } from '../src/report/types.js';
 import type { VerdictStatus } from '../src/sli/index.js';
 
 // Display decisions shared by the renderers. No statistics here: every number shown was
@@ -36,16 +36,18 @@ export function conformanceView(doc: ReportDocument): ConformanceView {
   return { conformant, headline, profile: doc.profile?.name ?? 'none', slos, counts };
 }
 
-/** Group series by SLI name, keeping report order. */
-export function groupBySli(series: readonly SeriesRecord[]): Map<string, SeriesRecord[]> {
-  const m = new Map<string, SeriesRecord[]>();
-  for (const s of series) m.set(s.sli, [...(m.get(s.sli) ?? []), s]);
-  return m;
+/** One series and its notes of one kind. */
+export interface SeriesNotes {
+  series: SeriesRecord;
+  texts: string[];
 }
 
-/** Notes of all series plus run-level facts worth a warning line. */
-export function reportNotes(doc: ReportDocument): string[] {
-  const out: string[] = [];
-  for (const s of doc.series) for (const n of s.notes ?? []) out.push(`${s.id}: ${n}`);
+/** The series that carry notes of this kind, in report order, each with its texts. */
+export function notesOfKind(doc: ReportDocument, kind: NoteKind): SeriesNotes[] {
+  const out: SeriesNotes[] = [];
+  for (const series of doc.series) {
+    const texts = (series.notes ?? []).filter((n) => n.kind === kind).map((n) => n.text);
+    if (texts.length > 0) out.push({ series, texts });
+  }
   return out;
 }

@@ -3,6 +3,7 @@
 // resync — clients of a stable Service see no failed connection, and established streams
 // keep their throughput within the profile's bound of what they had before the churn began.
 import { createServiceSet, deleteSessionServices } from '../src/kube/services.js';
+import { definition, warning } from '../src/report/notes.js';
 import { expectPass, SLI, test } from '../fixtures/index.js';
 import type { ConnectionResult } from '../fixtures/loadgen.js';
 import type { StreamRecord } from '../src/workload/loadgen.js';
@@ -47,7 +48,7 @@ test('no failed connection and no throughput dip while Services churn', async ({
     return failed / Math.max(1, attempted);
   });
   const firstError = req.flatMap((x) => x.results).find((c) => c.error)?.error ?? str.flatMap((x) => x.results).find((s) => s.error)?.error;
-  const failedJudged = record.judge(run.config.slos[SLI.churnFailures], { source: 'client', samples: ratios, notes: [`${rounds} churn rounds of ${batch} Services`, ...(firstError ? [`first error: ${firstError}`] : [])] });
+  const failedJudged = record.judge(run.config.slos[SLI.churnFailures], { source: 'client', samples: ratios, notes: [definition(`${rounds} churn rounds of ${batch} Services`), ...(firstError ? [warning(`first error: ${firstError}`)] : [])] });
 
   // total throughput per interval (all streams), churn half over the baseline half
   const perInterval: number[] = [];
@@ -57,7 +58,7 @@ test('no failed connection and no throughput dip while Services churn', async ({
   const churn = perInterval.slice(baseIdx + 1, Math.floor(total / INTERVAL_MS) - 1); // the last is cut short
   const baseMean = baseline.reduce((a, b) => a + b, 0) / Math.max(1, baseline.length);
   const dips = baseMean > 0 ? churn.map((b) => b / baseMean) : [];
-  const dipJudged = record.judge(run.config.slos[SLI.churnThroughputDip], { source: 'client', samples: dips, notes: [`baseline ${(baseMean / (INTERVAL_MS / 1000) / 1e6).toFixed(1)} MB/s over ${baseline.length} intervals of ${INTERVAL_MS} ms`] });
+  const dipJudged = record.judge(run.config.slos[SLI.churnThroughputDip], { source: 'client', samples: dips, notes: [definition(`baseline ${(baseMean / (INTERVAL_MS / 1000) / 1e6).toFixed(1)} MB/s over ${baseline.length} intervals of ${INTERVAL_MS} ms`)] });
   expectPass(failedJudged);
   expectPass(dipJudged);
 });

@@ -1,7 +1,7 @@
-// SLO: what a ClusterIP costs over talking to the pod directly (KEP-4963 "Kube-proxy
-// Services Acceleration", https://github.com/kubernetes/enhancements/tree/master/keps/sig-network/4963-kube-proxy-services-acceleration):
-// connect latency and per-connection throughput through the Service VIP vs to the
-// backend pod IPs, from the same clients, measured back to back.
+// SLO: what a ClusterIP costs over talking to the pod directly (seed 001, the kube-proxy
+// acceleration experiment): connect latency and per-connection throughput through the
+// Service VIP vs to the backend pod IPs, from the same clients, measured back to back.
+import { definition } from '../src/report/notes.js';
 import { expectPass, SLI, test } from '../fixtures/index.js';
 import { measureConnections, measureStreams, values } from '../fixtures/measure.js';
 
@@ -15,7 +15,7 @@ test.describe('ClusterIP overhead', () => {
     const v = values(vip.client, (c) => c.connectSeconds);
     record.observe('connect_latency_seconds', { source: 'client', labels: { path: 'pod-ip' }, samples: d });
     record.observe('connect_latency_seconds', { source: 'client', labels: { path: 'cluster-ip' }, samples: v });
-    expectPass(record.judgeRatio(slo, { source: 'client', numerator: v, denominator: d, statistic: { kind: 'quantile', q: 0.5 }, notes: ['p50 client connect() through the ClusterIP over p50 to the pod IPs'] }));
+    expectPass(record.judgeRatio(slo, { source: 'client', numerator: v, denominator: d, statistic: { kind: 'quantile', q: 0.5 }, notes: [definition('p50 client connect() through the ClusterIP over p50 to the pod IPs')] }));
   });
 
   test('throughput through the ClusterIP vs the pod IP', async ({ run, backend, loadgens, agent, record }) => {
@@ -37,6 +37,6 @@ test.describe('ClusterIP overhead', () => {
     const v = [...totals(v1), ...totals(v2)];
     record.observe('path_throughput_bytes_per_second', { source: 'client', labels: { path: 'pod-ip' }, samples: d });
     record.observe('path_throughput_bytes_per_second', { source: 'client', labels: { path: 'cluster-ip' }, samples: v });
-    expectPass(record.judgeRatio(slo, { source: 'client', numerator: v, denominator: d, statistic: { kind: 'mean' }, notes: ['mean throughput of all streams per interval through the ClusterIP over the same to the pod IPs, A B B A (client side: conntrack sees no VIP on the direct path)'] }));
+    expectPass(record.judgeRatio(slo, { source: 'client', numerator: v, denominator: d, statistic: { kind: 'mean' }, notes: [definition('mean throughput of all streams per interval through the ClusterIP over the same to the pod IPs, A B B A (client side: conntrack sees no VIP on the direct path)')] }));
   });
 });

@@ -3,9 +3,9 @@
 // the client, from packet capture at the node boundary; client connect() and conntrack
 // NEW→SEEN_REPLY beside it. Swept over the number of Services: the p99 bound holds at
 // every point, and latency does not grow with the number of Services (the property that
-// separates nftables from iptables: the KubeCon NA 2024 talk "From Observability to
-// Performance", docs/measured-facts.md).
+// separates nftables from iptables: the talk, DESIGN §1).
 import { loadRunConfig } from '../src/config/knobs.js';
+import { caveat, definition, warning } from '../src/report/notes.js';
 import { expectPass, SLI, test } from '../fixtures/index.js';
 import { measureConnections, values } from '../fixtures/measure.js';
 
@@ -19,8 +19,8 @@ test.describe('first-packet latency', () => {
     test(`p99 bound with ${n} Services`, async ({ run, backend, services, loadgens, agent, record }) => {
       const slo = run.config.slos[SLI.firstPacket];
       await services.scaleTo(Math.max(0, n - 1)); // + the backend's own Service = n
-      // the KubeCon NA 2024 talk's workload: with more Services than clients, each client
-      // takes its own evenly spread Services, so no single rule position decides the result
+      // the talk's workload: with more Services than clients, each client takes its own
+      // evenly spread Services, so no single rule position decides the result
       const targets = [backend.vip, ...(await services.clusterIps()).map((host) => ({ host, port: backend.port }))];
       const m = await measureConnections(loadgens, agent, {
         targets,
@@ -30,12 +30,12 @@ test.describe('first-packet latency', () => {
       const labels = { services: String(n) };
       const client = values(m.client, (c) => c.connectSeconds);
       record.observe(SLI.firstPacket, { source: 'client', labels, samples: client });
-      record.observe(SLI.firstPacket, { source: 'conntrack', labels, samples: values(m.conntrack, (f) => f.firstPacketSeconds), notes: ['conntrack stamps NEW at confirmation, after the DNAT rule search: it hides the search cost (docs/measured-facts.md)'] });
+      record.observe(SLI.firstPacket, { source: 'conntrack', labels, samples: values(m.conntrack, (f) => f.firstPacketSeconds), notes: [caveat('conntrack stamps NEW at confirmation, after the DNAT rule search: it hides the search cost (DESIGN §1)')] });
       const capture = values(m.capture, (f) => f.firstPacketSeconds);
       const primary = m.collected.vipSeenOnWire ? capture : client;
       measured.set(n, primary);
       const failed = m.client.filter((c) => c.error).length;
-      const notes = [...m.notes, ...(failed ? [`${failed} client connections failed (first: ${m.client.find((c) => c.error)?.error})`] : [])];
+      const notes = [...m.notes, ...(failed ? [warning(`${failed} client connections failed (first: ${m.client.find((c) => c.error)?.error})`)] : [])];
       expectPass(record.judge(slo, { source: m.collected.vipSeenOnWire ? 'capture' : 'client', labels, samples: primary, notes }));
     });
   }
@@ -50,7 +50,7 @@ test.describe('first-packet latency', () => {
       numerator: hi,
       denominator: lo,
       statistic: { kind: 'quantile', q: 0.5 },
-      notes: [`p50 first-packet latency at ${points.at(-1)} Services over p50 at ${points[0]}; a dataplane whose rule search is linear in the number of Services (iptables) grows here`],
+      notes: [definition(`p50 first-packet latency at ${points.at(-1)} Services over p50 at ${points[0]}; a dataplane whose rule search is linear in the number of Services (iptables) grows here`)],
     });
     expectPass(judged);
   });

@@ -1,8 +1,8 @@
-// SLO: the last of N Services is no slower to reach than the first (with iptables, rules
-// are searched in order: Kubernetes blog "NFTables mode for kube-proxy",
-// https://kubernetes.io/blog/2025/02/28/nftables-kube-proxy/). Both point at the same
-// backend pods; latency from boundary capture (client connect() when the VIP is not on
-// the wire), throughput of long connections recorded beside it.
+// SLO: the last of N Services is no slower to reach than the first (seed 002: with
+// iptables, rules are searched in order). Both point at the same backend pods; latency
+// from boundary capture (client connect() when the VIP is not on the wire), throughput of
+// long connections recorded beside it.
+import { caveat, definition } from '../src/report/notes.js';
 import { expectPass, SLI, test } from '../fixtures/index.js';
 import { measureConnections, measureStreams, values } from '../fixtures/measure.js';
 
@@ -32,7 +32,7 @@ test('first vs last of N Services', async ({ run, services, loadgens, agent, bac
       numerator: lat(b),
       denominator: lat(a),
       statistic: { kind: 'quantile', q: 0.5 },
-      notes: [`p50 to the last-created of ${n} Services over p50 to the first-created; ${backend.podIps.length} backend pods behind both`, 'kube-proxy iptables orders its Service rules by its own map iteration, not creation order: "first/last" is by creation'],
+      notes: [definition(`p50 to the last-created of ${n} Services over p50 to the first-created; ${backend.podIps.length} backend pods behind both`), caveat('kube-proxy iptables orders its Service rules by its own map iteration, not creation order: "first/last" is by creation')],
     }),
   );
 });

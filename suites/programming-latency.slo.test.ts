@@ -3,6 +3,7 @@
 // EndpointSlice — is forwarded by the dataplane within the profile's bound, as seen by an
 // in-cluster prober connecting to the ClusterIP. kube-proxy's own histogram is recorded
 // beside it as a cross-check.
+import { caveat, definition } from '../src/report/notes.js';
 import { expectPass, SLI, test } from '../fixtures/index.js';
 import { measureProgramming } from '../fixtures/programming.js';
 import { bigServiceSlices } from '../fixtures/big-service.js';
@@ -20,7 +21,7 @@ test.describe('network programming latency', () => {
       uncertainty = Math.max(uncertainty, s.clockUncertaintySeconds);
     }
     recordKubeProxy(record, SLI.programming, await window.close(), { case: 'new-service' });
-    expectPass(record.judge(slo, { source: 'prober', labels: { case: 'new-service' }, samples, notes: [`runner/prober clock offset uncertainty ±${(uncertainty * 1000).toFixed(1)} ms`] }));
+    expectPass(record.judge(slo, { source: 'prober', labels: { case: 'new-service' }, samples, notes: [caveat(`runner/prober clock offset uncertainty ±${(uncertainty * 1000).toFixed(1)} ms`)] }));
   });
 
   test('one more Service when the largest scale point already exists (partial sync)', async ({ run, namespace, prober, backend, services, record }) => {
@@ -45,7 +46,7 @@ test.describe('network programming latency', () => {
       // dataplane has absorbed them (informers deliver in order)
       const canary = await measureProgramming(run.clients, { namespace, session: run.target.session, prober: prober.loadgen, offset: prober.offset, endpointIps: backend.podIps, targetPort: backend.targetPort });
       const seconds = big.writtenSeconds + canary.seconds;
-      record.observe(SLI.programming, { source: 'prober', labels: { case: 'many-endpoints', endpoints: String(endpoints) }, samples: [seconds], notes: [`${endpoints} endpoints in ${big.slices} EndpointSlices written in ${big.writtenSeconds.toFixed(2)} s; a Service written after them was reachable ${canary.seconds.toFixed(3)} s later`] });
+      record.observe(SLI.programming, { source: 'prober', labels: { case: 'many-endpoints', endpoints: String(endpoints) }, samples: [seconds], notes: [definition(`${endpoints} endpoints in ${big.slices} EndpointSlices written in ${big.writtenSeconds.toFixed(2)} s; a Service written after them was reachable ${canary.seconds.toFixed(3)} s later`)] });
       const max = slo.thresholds.find((t) => /^(p\(\d+(\.\d+)?\)|max)<=?/.test(t));
       expectPass(record.judge({ ...slo, thresholds: max ? [max.replace(/^p\([\d.]+\)/, 'max')] : ['max<=30s'], minSamples: 1 }, { source: 'prober', labels: { case: 'many-endpoints-bound', endpoints: String(endpoints) }, samples: [seconds] }));
     } finally {

@@ -4,6 +4,7 @@
 // Per-connection throughput from conntrack byte counters (nf_conntrack_acct) over the
 // connection's lifetime; Jain's index and p10/p50 over the connections; the clients'
 // bytes/time beside it.
+import { warning } from '../src/report/notes.js';
 import { expectPass, SLI, test } from '../fixtures/index.js';
 import { measureStreams, values } from '../fixtures/measure.js';
 
@@ -12,6 +13,6 @@ test('concurrent long connections through one Service share it fairly', async ({
   const m = await measureStreams(loadgens, agent, { targets: [backend.vip], streamsPerClient: 1, durationMs: run.config.workload.streamSeconds * 1000, intervalMs: 1000 });
   record.observe(SLI.throughput, { source: 'client', samples: values(m.streams, (s) => (s.seconds ? s.bytesReceived / s.seconds : undefined)) });
   const failures = m.streams.reduce((a, s) => a + s.failures, 0);
-  const notes = [...m.notes, ...(failures ? [`${failures} stream connections failed (${m.streams.find((s) => s.error)?.error})`] : [])];
+  const notes = [...m.notes, ...(failures ? [warning(`${failures} stream connections failed (${m.streams.find((s) => s.error)?.error})`)] : [])];
   expectPass(record.judge(slo, { source: 'conntrack', samples: values(m.conntrack, (f) => f.throughputBytesPerSecond), notes }));
 });

@@ -11,7 +11,7 @@ import {
   STATISTIC_TEXT,
   STATUS_TEXT,
 } from '../format.js';
-import { conformanceView, reportNotes } from '../model.js';
+import { conformanceView, notesOfKind } from '../model.js';
 import { chartAssets } from './assets.js';
 import { comparisonCharts, reportCharts, type ChartSpec } from './charts.js';
 import { CLIENT_SCRIPT } from './client.js';
@@ -129,7 +129,7 @@ export function renderHtml(doc: ReportDocument): string {
   } else {
     parts.push(`<div class="banner ${c.conformant ? 'pass' : 'fail'}">${esc(c.headline)}</div>`);
   }
-  for (const n of reportNotes(doc)) parts.push(`<div class="warning">${esc(n)}</div>`);
+  for (const w of notesOfKind(doc, 'warning')) parts.push(`<div class="warning"><code>${esc(w.series.id)}</code>: ${w.texts.map(esc).join(' · ')}</div>`);
   if (doc.series.length > 0) {
     parts.push(`<h2>Results</h2>`);
     parts.push(
@@ -155,6 +155,14 @@ export function renderHtml(doc: ReportDocument): string {
     const bad = c.slos.filter((s) => s.verdict.status !== 'pass');
     if (bad.length > 0) {
       parts.push(`<ul>${bad.map((s) => `<li><span class="status-${s.verdict.status}">${STATUS_TEXT[s.verdict.status]}</span> <code>${esc(s.id)}</code>: ${esc(s.verdict.reason)}</li>`).join('')}</ul>`);
+    }
+    for (const [kind, title] of [
+      ['definition', 'What the series measure'],
+      ['caveat', 'Caveats'],
+    ] as const) {
+      const notes = notesOfKind(doc, kind);
+      if (notes.length === 0) continue;
+      parts.push(`<details><summary>${title} (${notes.length} series)</summary><ul>${notes.map((n) => `<li><code>${esc(n.series.id)}</code>: ${n.texts.map(esc).join(' · ')}</li>`).join('')}</ul></details>`);
     }
   }
   const charts = reportCharts(doc);
@@ -214,7 +222,7 @@ export function renderConformanceHtml(doc: ReportDocument): string {
       parts.push(
         `<li><span class="status-${s.verdict.status}">${STATUS_TEXT[s.verdict.status]}</span> <code>${esc(s.id)}</code>: ${esc(s.verdict.reason)}. ` +
           `${fmtCount(s.summary.count)} samples (${s.exact ? 'exact' : 'from a histogram'}); p50 ${esc(fmt(s.summary.p50, s.dimension))}, p99 ${esc(fmt(s.summary.p99, s.dimension))}, max ${esc(fmt(s.summary.max, s.dimension))}; minSamples ${s.slo?.minSamples ?? '—'}` +
-          `${(s.notes ?? []).map((n) => `<br>note: ${esc(n)}`).join('')}</li>`,
+          `${(s.notes ?? []).map((n) => `<br>${n.kind}: ${esc(n.text)}`).join('')}</li>`,
       );
     }
     parts.push(`</ul>`);

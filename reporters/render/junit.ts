@@ -52,7 +52,7 @@ function properties(s: SeriesRecord): Array<[string, string]> {
       if (t.ci) p.push([`kube_sli.threshold.${i}.ci`, `${num(t.ci[0])},${num(t.ci[1])}`]);
     });
   }
-  for (const [i, n] of (s.notes ?? []).entries()) p.push([`kube_sli.note.${i}`, n]);
+  for (const [i, n] of (s.notes ?? []).entries()) p.push([`kube_sli.note.${i}`, `${n.kind}: ${n.text}`]);
   return p;
 }
 

@@ -14,7 +14,7 @@ import {
   STATUS_ICON,
   STATUS_TEXT,
 } from '../format.js';
-import { conformanceView, reportNotes } from '../model.js';
+import { conformanceView, notesOfKind } from '../model.js';
 
 // GitHub-flavoured Markdown: a CI step summary ($GITHUB_STEP_SUMMARY) or a PR comment.
 
@@ -47,8 +47,20 @@ export function renderMarkdown(doc: ReportDocument): string {
   out.push('');
   out.push(`${environmentLine(doc)} · kube-sli ${doc.kitVersion}${doc.profile ? ` · profile **${mdCell(doc.profile.name)}**` : ''} · ${doc.startedAt}`);
   out.push('');
-  const notes = reportNotes(doc);
-  for (const n of notes) out.push(`> [!WARNING]\n> ${mdCell(n)}\n`);
+  // What went wrong comes first: one line per series with warnings, then the SLOs that
+  // did not pass. Definitions and caveats are there for whoever wants them, folded.
+  const warnings = notesOfKind(doc, 'warning');
+  if (warnings.length > 0) {
+    out.push('> [!WARNING]');
+    out.push(`> **${warnings.length} series with warnings**`);
+    for (const w of warnings) out.push(`> - \`${w.series.id}\`: ${w.texts.map(mdCell).join(' · ')}`);
+    out.push('');
+  }
+  const bad = c.slos.filter((s) => s.verdict.status !== 'pass');
+  if (bad.length > 0) {
+    for (const s of bad) out.push(`- ${STATUS_ICON[s.verdict.status]} \`${s.id}\`: ${mdCell(s.verdict.reason)}`);
+    out.push('');
+  }
   out.push(
     table(
       ['SLI', 'source', 'scale point', 'samples', 'p50', 'p90', 'p99', 'max', 'SLO', 'verdict'],
@@ -77,10 +89,16 @@ export function renderMarkdown(doc: ReportDocument): string {
       ),
     );
   }
-  const bad = c.slos.filter((s) => s.verdict.status !== 'pass');
-  if (bad.length > 0) {
+  for (const [kind, title] of [
+    ['definition', 'What the series measure'],
+    ['caveat', 'Caveats'],
+  ] as const) {
+    const notes = notesOfKind(doc, kind);
+    if (notes.length === 0) continue;
     out.push('');
-    for (const s of bad) out.push(`- ${STATUS_ICON[s.verdict.status]} \`${s.id}\`: ${mdCell(s.verdict.reason)}`);
+    out.push(`<details><summary>${title} (${notes.length} series)</summary>\n`);
+    for (const n of notes) out.push(`- \`${n.series.id}\`: ${n.texts.map(mdCell).join(' · ')}`);
+    out.push('\n</details>');
   }
   const wl = Object.entries(doc.workload);
   out.push('');
@@ -132,7 +150,7 @@ export function renderConformanceMarkdown(doc: ReportDocument): string {
       out.push(
         `  - ${fmtCount(s.summary.count)} samples (${s.exact ? 'exact' : 'from a histogram'}), p50 ${fmt(s.summary.p50, s.dimension)}, p99 ${fmt(s.summary.p99, s.dimension)}, max ${fmt(s.summary.max, s.dimension)}; minSamples ${s.slo?.minSamples ?? '—'}`,
       );
-      for (const n of s.notes ?? []) out.push(`  - note: ${mdCell(n)}`);
+      for (const n of s.notes ?? []) out.push(`  - ${n.kind}: ${mdCell(n.text)}`);
     }
   }
   out.push('');

@@ -12,7 +12,7 @@ import {
   STATISTIC_TEXT,
   STATUS_TEXT,
 } from '../format.js';
-import { conformanceView, reportNotes } from '../model.js';
+import { conformanceView, notesOfKind } from '../model.js';
 
 // Plain-text tables for terminals (the console reporter, kube-sli compare's stdout).
 
@@ -48,13 +48,15 @@ export function renderConsole(doc: ReportDocument): string {
   const out = [
     '',
     `kube-sli · ${environmentLine(doc)}${doc.profile ? ` · profile ${doc.profile.name}` : ''}`,
+    // warnings first, one line per series; definitions were printed with each verdict
+    ...notesOfKind(doc, 'warning').map((w) => `WARNING ${w.series.id}: ${w.texts.join(' · ')}`),
     textTable(
       ['SLI', 'source', 'scale point', 'samples', 'p50', 'p90', 'p99', 'max', 'Jain', 'SLO', 'verdict'],
       rows,
       new Set([3, 4, 5, 6, 7, 8]),
     ),
   ];
-  for (const n of reportNotes(doc)) out.push(`note: ${n}`);
+  for (const n of notesOfKind(doc, 'caveat')) out.push(`caveat ${n.series.id}: ${n.texts.join(' · ')}`);
   const failing = c.slos.filter((s) => s.verdict.status !== 'pass');
   for (const s of failing) out.push(`${STATUS_TEXT[s.verdict.status]} ${s.id}: ${s.verdict.reason}`);
   if (c.slos.length > 0) out.push(`${c.conformant ? '✓' : '✗'} ${c.headline}`);

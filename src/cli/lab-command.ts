@@ -35,8 +35,8 @@ options:
   --lab-id <id>            1-8 lowercase letters/digits in every namespace name (default: from the state dir)
   --ports <name>=<port>,...  loopback ports: apiserver, etcdClient, etcdPeer, controllerManager, scheduler
                            (defaults 6443, 42379, 42380, 10257, 10259)
-  --cni-bin-dir DIR        CNI plugin binaries (default /usr/lib/cni)
-  --cni-conf-dir DIR       your CNI configuration instead of the lab's (ptp + host-local per node):
+  --cni-bin-dir <dir>      CNI plugin binaries (default /usr/lib/cni)
+  --cni-conf-dir <dir>     your CNI configuration instead of the lab's (ptp + host-local per node):
                            run the suites against your own plugin
   status:
   --json                   machine-readable

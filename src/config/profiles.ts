@@ -28,14 +28,10 @@ export const SLI = {
 } as const;
 export type SliName = (typeof SLI)[keyof typeof SLI];
 
-// The public sources the origins cite, by title and link.
-const COMMUNITY = 'https://github.com/kubernetes/community/blob/master/sig-scalability/slos';
-const TALK = 'the KubeCon NA 2024 talk "From Observability to Performance" (https://kccncna2024.sched.com/)';
-const KEP_4963 =
-  'KEP-4963 "Kube-proxy Services Acceleration" (https://github.com/kubernetes/enhancements/tree/master/keps/sig-network/4963-kube-proxy-services-acceleration)';
-const KEP_3453 =
-  'KEP-3453 "Minimizing iptables-restore input size" (https://github.com/kubernetes/enhancements/tree/master/keps/sig-network/3453-minimize-iptables-restore)';
-const NFT_BLOG = 'the Kubernetes blog "NFTables mode for kube-proxy" (https://kubernetes.io/blog/2025/02/28/nftables-kube-proxy/)';
+const COMMUNITY = 'kubernetes/community sig-scalability/slos';
+const COMMUNITY_URL = 'https://github.com/kubernetes/community/blob/master/sig-scalability/slos';
+const TALK = 'From Observability to Performance';
+const KEP_4963 = 'KEP-4963 "Kube-proxy Services Acceleration" (https://github.com/kubernetes/enhancements/tree/master/keps/sig-network/4963-kube-proxy-services-acceleration)';
 
 const PROFILES: Record<ProfileName, Record<SliName, ProfiledSlo>> = {
   default: {
@@ -43,61 +39,61 @@ const PROFILES: Record<ProfileName, Record<SliName, ProfiledSlo>> = {
       sli: SLI.programming,
       thresholds: ['p(99)<=30s'],
       minSamples: 10,
-      origin: `${COMMUNITY}/network_programming_latency.md (SLI; its SLO is still "<= X") with the 30 s bound clusterloader2's NetworkProgrammingLatency measurement uses`,
+      origin: `${COMMUNITY}/network_programming_latency.md defines the SLI (p99, WIP); its SLO is still "<= X" (${COMMUNITY_URL}/network_programming_latency.md). 30 s is not a community SLO: it is the default threshold of clusterloader2's NetworkProgrammingLatency measurement (CL2_NETWORK_PROGRAMMING_LATENCY_THRESHOLD in kubernetes/perf-tests clusterloader2/testing/load/modules/measurements.yaml, https://github.com/kubernetes/perf-tests/blob/master/clusterloader2/testing/load/modules/measurements.yaml), taken as the kit's bound`,
     },
     [SLI.firstPacket]: {
       sli: SLI.firstPacket,
       thresholds: ['p(99)<100ms'],
       minSamples: 1000,
-      origin: `${COMMUNITY}/first_packet_latency.md defines the SLI (p99) without a number; 100 ms is the kit's bound for a working dataplane`,
+      origin: `${COMMUNITY}/first_packet_latency.md defines the SLI (p99, WIP); its SLO is "<= X" (${COMMUNITY_URL}/first_packet_latency.md). 100 ms is the kit's bound for a working dataplane`,
     },
     [SLI.firstPacketScaling]: {
       sli: SLI.firstPacketScaling,
       thresholds: ['ratio<=1.5'],
       minSamples: 1000,
-      origin: `${TALK}: latency must not grow with the number of Services (p50 at the largest / smallest scale point); iptables grows ~6x from 100 to 10,000 Services on the lab, nftables stays ~1x (docs/measured-facts.md)`,
+      origin: `the KubeCon NA 2024 talk "${TALK}": latency must not grow with the number of Services (p50 at the largest / smallest scale point); iptables grows ~6x from 100 to 10,000 Services on the lab, nftables stays ~1x`,
     },
     [SLI.totalLatency]: {
       sli: SLI.totalLatency,
       thresholds: ['p(99)<1s'],
       minSamples: 1000,
-      origin: `${COMMUNITY}/connection_total_latency.md defines the SLI without a number; 1 s bounds short request/response connections`,
+      origin: 'no community SLI: connection_total_latency.md was proposed in kubernetes/community pull request #8142 "add networking slis for services" (https://github.com/kubernetes/community/pull/8142) and removed from it before it merged (its commit "remove connection total latency SLI"); 1 s is the kit\'s bound for short request/response connections',
     },
     [SLI.throughput]: {
       sli: SLI.throughput,
       thresholds: ['jain>=0.8', 'p10/p50>=0.5'],
       minSamples: 4,
-      origin: `${COMMUNITY}/throughput.md (SLI, no number); fairness from the iptables case at 10,000 Services in ${TALK}, where p10 was 0.1 of p50`,
+      origin: `${COMMUNITY}/throughput.md defines the SLI (WIP); its SLO is "<= X" (${COMMUNITY_URL}/throughput.md). Fairness bounds from the KubeCon NA 2024 talk "${TALK}", whose iptables case at 10,000 Services had p10 at 0.1 of p50`,
     },
     [SLI.clusterIpConnectOverhead]: {
       sli: SLI.clusterIpConnectOverhead,
       thresholds: ['ratio<=1.5'],
       minSamples: 500,
-      origin: `${KEP_4963} compares Service traffic with and without the fast path; here: connect latency through the ClusterIP vs directly to the pod IP (p50)`,
+      origin: `the kit's bound (no community SLI): connect latency through the ClusterIP vs directly to the pod IP (p50), the short-connection cost ${KEP_4963} compares with netperf TCP_CRR`,
     },
     [SLI.clusterIpThroughputOverhead]: {
       sli: SLI.clusterIpThroughputOverhead,
       thresholds: ['ratio>=0.5'],
       minSamples: 4,
-      origin: `${KEP_4963}: throughput through the ClusterIP vs directly to the pod IP (mean of per-interval path totals); the default bound catches a ClusterIP that halves throughput — the lab on 2 CPU-bound vCPUs measured 0.82-0.97 between runs, so a tighter default would judge the machine, not the dataplane`,
+      origin: `the kit's bound (no community SLI): throughput through the ClusterIP vs directly to the pod IP (mean of per-interval path totals), the cost ${KEP_4963} compares with netperf TCP_STREAM; the default bound catches a ClusterIP that halves throughput — the lab on 2 CPU-bound vCPUs measured 0.82-0.97 between runs, so a tighter default would judge the machine, not the dataplane`,
     },
     [SLI.churnFailures]: {
       sli: SLI.churnFailures,
       thresholds: ['max<=0'],
       minSamples: 1,
-      origin: `the kit's bound: no connection may fail while endpoints and Services churn (failed / attempted, per client); kube-proxy reprograms on every change (${KEP_3453})`,
+      origin: "the kit's bound (no community SLI): no connection may fail while endpoints and Services churn (failed / attempted, per client)",
     },
     [SLI.churnThroughputDip]: {
       sli: SLI.churnThroughputDip,
       thresholds: ['min>=0.5'],
       minSamples: 1,
-      origin: `the kit's bound: throughput during proxy resyncs over throughput before churn (per interval); ${KEP_3453}`,
+      origin: "the kit's bound (no community SLI): throughput during proxy resyncs over throughput before churn (per interval)",
     },
     [SLI.lastServiceLatency]: {
       sli: SLI.lastServiceLatency,
       thresholds: ['ratio<=1.5'],
       minSamples: 500,
-      origin: `${NFT_BLOG}: with iptables, first-packet latency depends on where the Service sits in KUBE-SERVICES; the last of N Services is no slower to reach than the first (p50)`,
+      origin: "the kit's bound (no community SLI): the last of N Services is no slower to reach than the first (p50)",
     },
   },
   strict: {
@@ -105,7 +101,7 @@ const PROFILES: Record<ProfileName, Record<SliName, ProfiledSlo>> = {
       sli: SLI.programming,
       thresholds: ['p(99)<=5s', 'p(50)<=1s'],
       minSamples: 10,
-      origin: `${TALK}: nftables partial sync programs one more Service next to 10,000 in 141 ms`,
+      origin: `the KubeCon NA 2024 talk "${TALK}": nftables partial sync programs one more Service next to 10,000 in 141 ms`,
     },
     [SLI.firstPacket]: {
       sli: SLI.firstPacket,
@@ -129,19 +125,19 @@ const PROFILES: Record<ProfileName, Record<SliName, ProfiledSlo>> = {
       sli: SLI.throughput,
       thresholds: ['jain>=0.95', 'p10/p50>=0.8'],
       minSamples: 4,
-      origin: `${TALK}: nftables shares bandwidth evenly between concurrent clients`,
+      origin: `the KubeCon NA 2024 talk "${TALK}": nftables shares bandwidth evenly between concurrent clients`,
     },
     [SLI.clusterIpConnectOverhead]: {
       sli: SLI.clusterIpConnectOverhead,
       thresholds: ['ratio<=1.2'],
       minSamples: 500,
-      origin: `${KEP_4963}: a ClusterIP should cost little over the pod IP`,
+      origin: `lab: a ClusterIP should cost little over the pod IP (the comparison of ${KEP_4963})`,
     },
     [SLI.clusterIpThroughputOverhead]: {
       sli: SLI.clusterIpThroughputOverhead,
       thresholds: ['ratio>=0.95'],
       minSamples: 4,
-      origin: `${KEP_4963}: established flows skip the rule search; throughput nearly equal`,
+      origin: `lab: established flows skip the rule search, so throughput is nearly equal (the comparison of ${KEP_4963})`,
     },
     [SLI.churnFailures]: {
       sli: SLI.churnFailures,
@@ -153,13 +149,13 @@ const PROFILES: Record<ProfileName, Record<SliName, ProfiledSlo>> = {
       sli: SLI.churnThroughputDip,
       thresholds: ['min>=0.8'],
       minSamples: 1,
-      origin: `the kit's bound: resyncs must not stall established flows (${KEP_3453})`,
+      origin: "the kit's bound: resyncs must not stall established flows",
     },
     [SLI.lastServiceLatency]: {
       sli: SLI.lastServiceLatency,
       thresholds: ['ratio<=1.2'],
       minSamples: 500,
-      origin: `lab and ${NFT_BLOG}: nftables reaches the last of 10,000 Services as fast as the first`,
+      origin: 'lab: nftables reaches the last of 10,000 Services as fast as the first',
     },
   },
 };

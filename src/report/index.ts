@@ -1,10 +1,20 @@
 // Public API of src/report: the result file (build, validate, read, write) and the
 // comparison of two runs. Math comes from src/sli; file I/O lives only in io.ts.
-// Rendering (console, Markdown, JUnit, HTML) is in reporters/, which imports only types.
+// Rendering (console, Markdown, JUnit, HTML) is in reporters/, which imports the pure
+// modules (types, build, schema, notes) and never io.ts.
 
 export type * from './types.js';
 export { REPORT_SCHEMA_VERSION } from './types.js';
-export { buildReport, completeEnvironment, normalizeProfile, sortSeries } from './build.js';
+export {
+  assembleReport,
+  buildReport,
+  completeEnvironment,
+  normalizeProfile,
+  reportFromTestMeta,
+  sortSeries,
+  type AssembleReportInput,
+  type TestMeta,
+} from './build.js';
 export { buildSeries, DEFAULT_RESERVOIR_CAP, QUANTILE_GRID, seriesId, SliResultError } from './series.js';
 export { comparedStatistics, sliDirection } from './direction.js';
 export { attachSliResults, kubeSliMeta, type HasMeta, type KubeSliMetaInput } from './meta.js';
@@ -14,9 +24,12 @@ export {
   pointerToPath,
   ReportFileError,
   reportSchema,
+  reportTextToWrite,
+  serializeReport,
   validateReport,
   type SchemaProblem,
 } from './schema.js';
+export { caveat, definition, NOTE_KINDS, toNote, warning } from './notes.js';
 export {
   compareReports,
   DEFAULT_ENVIRONMENT_LABELS,
@@ -30,7 +43,6 @@ export {
   DEFAULT_REPORT_PATH,
   findReportPairs,
   readReport,
-  serializeReport,
   writeReport,
   writeTextFile,
 } from './io.js';

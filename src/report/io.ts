@@ -1,6 +1,6 @@
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { parseReport, ReportFileError, validateReport } from './schema.js';
+import { parseReport, ReportFileError, reportTextToWrite } from './schema.js';
 import type { ReportDocument } from './types.js';
 
 // The only file I/O of src/report: reading and writing report documents and the rendered
@@ -42,20 +42,7 @@ export async function writeTextFile(path: string, text: string): Promise<void> {
  * huge, so reservoirs stay on one line). Throws if the document does not match the schema.
  */
 export async function writeReport(doc: ReportDocument, path: string = DEFAULT_REPORT_PATH): Promise<void> {
-  const problems = validateReport(doc);
-  if (problems.length > 0) {
-    throw new ReportFileError(path, `refusing to write an invalid report: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
-  }
-  await writeTextFile(path, serializeReport(doc));
-}
-
-/** JSON text of a report: two-space indent, number arrays on one line. */
-export function serializeReport(doc: ReportDocument): string {
-  const text = JSON.stringify(doc, (_k, v: unknown) => {
-    if (Array.isArray(v) && v.length > 8 && v.every((x) => typeof x === 'number')) return `\u0000${JSON.stringify(v)}`;
-    return v;
-  }, 2);
-  return `${text.replace(/"\\u0000(\[[^"]*\])"/g, '$1')}\n`;
+  await writeTextFile(path, reportTextToWrite(doc, path));
 }
 
 /**

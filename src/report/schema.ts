@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
-import { REPORT_SCHEMA_VERSION, type ReportDocument } from './types.js';
+import { REPORT_SCHEMA_VERSION, type ReportDocument, type SeriesNote } from './types.js';
 
 // Validation of report documents against report.schema.json (JSON Schema 2020-12, ajv),
 // and parsing of report text with errors a person can act on: the file, what is wrong,
@@ -276,5 +276,39 @@ export function parseReport(text: string, file: string): ReportDocument {
       first.path,
     );
   }
-  return doc as ReportDocument;
+  return normalizeNotes(doc as ReportDocument);
+}
+
+/** Reports written before note kinds carry plain strings: they are caveats. */
+function normalizeNotes(doc: ReportDocument): ReportDocument {
+  for (const s of doc.series) {
+    if (s.notes) s.notes = (s.notes as Array<string | SeriesNote>).map((n) => (typeof n === 'string' ? { kind: 'caveat' as const, text: n } : n));
+  }
+  return doc;
+}
+
+/** JSON text of a report: two-space indent, number arrays (reservoirs) on one line. */
+export function serializeReport(doc: ReportDocument): string {
+  const text = JSON.stringify(doc, (_k, v: unknown) => {
+    if (Array.isArray(v) && v.length > 8 && v.every((x) => typeof x === 'number')) return `\u0000${JSON.stringify(v)}`;
+    return v;
+  }, 2);
+  return `${text.replace(/"\\u0000(\[[^"]*\])"/g, '$1')}\n`;
+}
+
+/**
+ * The text to write for a report, after validating it: every writer of report.json goes
+ * through here, so an invalid report is refused when written, not found when read.
+ * Throws ReportFileError naming `file` and the JSONPath of each problem.
+ */
+export function reportTextToWrite(doc: ReportDocument, file: string): string {
+  const problems = validateReport(doc);
+  if (problems.length > 0) {
+    throw new ReportFileError(
+      file,
+      `refusing to write an invalid report: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`,
+      (problems[0] as SchemaProblem).path,
+    );
+  }
+  return serializeReport(doc);
 }

@@ -7,6 +7,7 @@ import {
   type Verdict,
 } from '../sli/index.js';
 import { seriesDimension, sliDirection } from './direction.js';
+import { NOTE_KINDS, toNote } from './notes.js';
 import type {
   Distribution,
   Fairness,
@@ -84,6 +85,10 @@ function checkResult(r: SliResult): Labels {
   }
   if (r.samples === undefined || r.samples === null) {
     throw new SliResultError(`${where}: samples are missing (give an array of numbers or a LatencyHistogram)`);
+  }
+  for (const n of r.notes ?? []) {
+    const ok = typeof n === 'string' || (typeof n?.text === 'string' && NOTE_KINDS.includes(n.kind));
+    if (!ok) throw new SliResultError(`${where}: note ${JSON.stringify(n)} is neither a string nor made by definition(), caveat() or warning()`);
   }
   return labels;
 }
@@ -262,6 +267,6 @@ export function buildSeries(r: SliResult, cap = DEFAULT_RESERVOIR_CAP): SeriesRe
   if (built.histogram !== undefined) record.histogram = built.histogram;
   if (r.slo !== undefined) record.slo = structuredClone(r.slo);
   if (r.verdict !== undefined) record.verdict = verdictForReport(r.verdict);
-  if (r.notes !== undefined && r.notes.length > 0) record.notes = [...r.notes];
+  if (r.notes !== undefined && r.notes.length > 0) record.notes = r.notes.map(toNote);
   return record;
 }

@@ -31,6 +31,29 @@ export type Labels = Record<string, string>;
 /** Which way is better for an SLI: latencies go down, throughput and fairness go up. */
 export type Direction = 'lower-is-better' | 'higher-is-better';
 
+/**
+ * What a note tells the reader:
+ * - definition: what the series measures (ratio of what over what, from which instant);
+ * - caveat: a limit of the measurement a reader should know, without anything having gone wrong;
+ * - warning: something went wrong in this run (lost events, failed connections, a source
+ *   that changed): the figure may not mean what it says.
+ */
+export type NoteKind = 'definition' | 'caveat' | 'warning';
+
+export interface SeriesNote {
+  kind: NoteKind;
+  text: string;
+}
+
+/** A note as suites give it; a plain string is a caveat (reports before note kinds). */
+export type NoteInput = string | SeriesNote;
+
+/** An SLO as stored with its series: src/sli's SloSpec plus where its thresholds come from. */
+export interface ReportSlo extends SloSpec {
+  /** Why these thresholds: the profile's source, or the override that set them. */
+  origin?: string;
+}
+
 /** A LatencyHistogram already encoded with LatencyHistogram#encode(). */
 export interface EncodedHistogram {
   encodedHistogram: string;
@@ -51,10 +74,10 @@ export interface SliResult {
   /** Overrides the direction inferred from the SLI name (see sliDirection). */
   direction?: Direction;
   /** The SLO evaluated on these samples and its verdict (src/sli evaluateSlo). */
-  slo?: SloSpec;
+  slo?: ReportSlo;
   verdict?: Verdict;
-  /** Facts a reader needs, e.g. "conntrack lost 12 events; flows incomplete". */
-  notes?: string[];
+  /** Facts a reader needs: use definition(), caveat() or warning() (notes.ts). */
+  notes?: readonly NoteInput[];
 }
 
 /** Summary over all samples. null when undefined (no samples). */
@@ -154,9 +177,9 @@ export interface SeriesRecord {
   /** LatencyHistogram#encode() of all samples; time series only. */
   histogram?: string;
   reservoir: Reservoir;
-  slo?: SloSpec;
+  slo?: ReportSlo;
   verdict?: ReportVerdict;
-  notes?: string[];
+  notes?: SeriesNote[];
   origin?: SeriesOrigin;
 }
 

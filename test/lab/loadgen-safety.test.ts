@@ -13,7 +13,7 @@ import { detectFacts, type ClusterFacts } from '../../src/kube/facts.js';
 import { closeProxyAgent, proxyRequest } from '../../src/kube/proxy.js';
 import { sessionLabels } from '../../src/kube/session.js';
 import { labDown, labUp } from '../../src/lab/lab.js';
-import { KIT_IMAGE } from '../../src/lab/runtime/catalog.js';
+import { defaultKitImage } from '../../src/kube/images.js';
 import { CONTROL_TOKEN_HEADER, newControlToken } from '../../src/workload/control-auth.js';
 import { freeControlPlanePorts, labSkipReason } from './support/ports.js';
 
@@ -37,7 +37,7 @@ describe.skipIf(labSkipReason !== undefined)('loadgen safety through pods/proxy'
     const fleet = await startLoadgens(clients, {
       namespace: NS,
       session: SESSION,
-      image: `${KIT_IMAGE}:latest`,
+      image: defaultKitImage(),
       count: 1,
       allow: [...facts.serviceCidrs, ...facts.podCidrs],
     });

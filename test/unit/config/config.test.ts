@@ -31,7 +31,21 @@ describe('profiles', () => {
     }
   });
 
-  it('default follows the community programming-latency bound; strict is tighter', () => {
+  it('origins cite what a reader can open, and say where the community has no number', () => {
+    for (const name of PROFILE_NAMES) {
+      for (const slo of Object.values(loadProfile(name))) {
+        expect(slo.origin, `${name} ${slo.sli}`).not.toMatch(/seed \d|DESIGN|issue #|\bthe talk\b/);
+        // kubernetes/community has no connection_total_latency.md (removed before the SLI pull request merged)
+        expect(slo.origin, `${name} ${slo.sli}`).not.toMatch(/sig-scalability\/slos\/connection_total_latency/);
+      }
+    }
+    const d = loadProfile('default');
+    expect(d[SLI.programming].origin).toMatch(/SLO is still "<= X"/);
+    expect(d[SLI.programming].origin).toMatch(/30 s is not a community SLO: it is the default threshold of clusterloader2's NetworkProgrammingLatency measurement/);
+    expect(d[SLI.totalLatency].origin).toMatch(/^no community SLI: .*pull\/8142.* removed from it before it merged/);
+  });
+
+  it("default's programming bound is clusterloader2's default threshold; strict is tighter", () => {
     expect(loadProfile('default')[SLI.programming].thresholds).toEqual(['p(99)<=30s']);
     expect(loadProfile('strict')[SLI.programming].thresholds).toContain('p(99)<=5s');
   });

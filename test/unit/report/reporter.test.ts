@@ -7,7 +7,7 @@ import type { TestModule } from 'vitest/node';
 import { startVitest } from 'vitest/node';
 import ConsoleSummaryReporter from '../../../reporters/console.js';
 import KubeSliReporter, { collectReport } from '../../../reporters/kube-sli.js';
-import { kubeSliMeta, validateReport, type KubeSliMeta, type ReportDocument } from '../../../src/report/index.js';
+import { buildReport, kubeSliMeta, ReportFileError, validateReport, type KubeSliMeta, type ReportDocument } from '../../../src/report/index.js';
 
 const META_SUITE = fileURLToPath(new URL('../../fixtures/report/meta-suite/', import.meta.url));
 
@@ -65,7 +65,76 @@ describe('collectReport', () => {
   });
 });
 
+describe('one report builder', () => {
+  test("the reporter's document is buildReport's for the same results, plus each test as origin", () => {
+    const results = (sli: string, labels: Record<string, string>) => [{ sli, source: 'capture', labels, samples: [1e-5, 2e-5, 3e-5] }];
+    const env = { kubernetesVersion: 'v1.34.4', proxyMode: 'nftables', kernel: '6.18', nodes: [] };
+    // tests in the order they ran: not the report's order
+    const tests = [
+      { name: 'z', meta: kubeSliMeta({ results: results('z_seconds', { services: '100' }), environment: env, workload: { clients: 2 }, profile: 'default' }) },
+      { name: 'a', meta: kubeSliMeta({ results: results('a_seconds', { services: '1000' }) }) },
+    ];
+    const doc = collectReport({
+      modules: [fakeModule('/r/suites/x.slo.test.ts', tests)],
+      root: '/r',
+      startedAt: new Date(0),
+      endedAt: new Date(1000),
+      defaults: { kitVersion: '1.2.3' },
+    });
+    const built = buildReport({
+      kitVersion: '1.2.3',
+      environment: env,
+      workload: { clients: 2 },
+      profile: 'default',
+      startedAt: new Date(0),
+      endedAt: new Date(1000),
+      results: [...results('z_seconds', { services: '100' }), ...results('a_seconds', { services: '1000' })],
+    });
+    const { series, ...rest } = doc;
+    const { series: builtSeries, ...builtRest } = built;
+    expect(rest).toEqual(builtRest);
+    expect(series.map(({ origin: _o, ...s }) => s)).toEqual(builtSeries);
+    expect(series.map((s) => s.origin)).toEqual([
+      { file: 'suites/x.slo.test.ts', test: 'a' },
+      { file: 'suites/x.slo.test.ts', test: 'z' },
+    ]);
+  });
+
+  test('a series reported twice is kept as id#2 with a warning', () => {
+    const doc = collectReport({
+      modules: [fakeModule('/r/x.ts', [{ name: 'one', meta: meta('a_seconds') }, { name: 'two', meta: meta('a_seconds') }])],
+      root: '/r',
+      startedAt: new Date(0),
+      endedAt: new Date(1),
+      defaults: { kitVersion: '1' },
+    });
+    expect(doc.series[1]?.notes).toEqual([{ kind: 'warning', text: 'the same series was also reported by another test; renamed to a_seconds{source="capture",services="100"}#2' }]);
+  });
+});
+
 describe('KubeSliReporter', () => {
+  test('an invalid report.json is refused when written, naming the JSONPath; nothing is written', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kube-sli-rep-'));
+    const r = new KubeSliReporter({ outDir: join(dir, 'out'), log: () => undefined, stepSummary: false, formats: ['json', 'markdown'] });
+    const doc = collectReport({
+      modules: [fakeModule('/r/x.ts', [{ name: 't', meta: meta('a_seconds') }])],
+      root: '/r',
+      startedAt: new Date(0),
+      endedAt: new Date(1),
+      defaults: { kitVersion: '1' },
+    });
+    // a field the schema does not know, as an SLO spec with an unexpected key would carry
+    (doc.series[0] as unknown as Record<string, unknown>).slo = { sli: 'a_seconds', thresholds: ['p(99)<1s'], minSamples: 1, owner: 'x' };
+    const err = await r.emit(doc).then(
+      () => undefined,
+      (e: unknown) => e as ReportFileError,
+    );
+    expect(err).toBeInstanceOf(ReportFileError);
+    expect(err?.message).toBe(`${join(dir, 'out', 'report.json')}: refusing to write an invalid report: $.series[0].slo: unknown property "owner"`);
+    expect(err?.path).toBe('$.series[0].slo');
+    await expect(readdir(join(dir, 'out'))).rejects.toThrow();
+  });
+
   test('zero SLO results: prints "no SLO results", writes nothing', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'kube-sli-rep-'));
     let out = '';
@@ -117,6 +186,7 @@ describe('KubeSliReporter', () => {
     expect(s?.id).toBe('first_packet_latency_seconds{source="capture",services="10000"}');
     expect(s?.origin).toEqual({ file: 'attach.fixture.ts', test: 'first packet at 10,000 Services' });
     expect(s?.verdict?.status).toBe('pass');
+    expect(s?.slo?.origin).toBe('strict profile: lab, nftables');
     expect(s?.reservoir.values).toHaveLength(2000);
     expect(doc.environment.proxyMode).toBe('iptables');
     expect(doc.profile).toEqual({ name: 'strict' });

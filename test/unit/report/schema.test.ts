@@ -13,8 +13,25 @@ import {
   serializeReport,
   validateReport,
   writeReport,
+  buildReport,
+  NOTE_KINDS,
+  type Distribution,
+  type Environment,
+  type Fairness,
+  type NodeInfo,
+  type ProfileInfo,
   type ReportDocument,
+  type ReportSlo,
+  type ReportSummary,
+  type ReportThresholdVerdict,
+  type ReportVerdict,
+  type Reservoir,
+  type SeriesNote,
+  type SeriesOrigin,
+  type SeriesRecord,
 } from '../../../src/report/index.js';
+import { loadProfile, SLI } from '../../../src/config/profiles.js';
+import { evaluateSlo } from '../../../src/sli/index.js';
 import { syntheticReport } from '../../fixtures/report/synthetic.js';
 
 let dir: string;
@@ -55,6 +72,68 @@ describe('the JSON Schema', () => {
     for (const k of Object.keys(doc)) expect(props, `top-level ${k}`).toHaveProperty(k);
     const series = (reportSchema.$defs as Record<string, { properties: Record<string, unknown> }>).series?.properties ?? {};
     for (const s of doc.series) for (const k of Object.keys(s)) expect(series, `series field ${k}`).toHaveProperty(k);
+  });
+
+  test('every object of the schema has exactly the fields of its TypeScript type (types and schema in step)', () => {
+    // Each key list is checked by the compiler against its type (`satisfies` rejects a
+    // missing or an extra key), and here against the schema: a field added on one side
+    // only fails one of the two.
+    const fields = {
+      report: { $schema: 1, kind: 1, schemaVersion: 1, kitVersion: 1, startedAt: 1, endedAt: 1, profile: 1, environment: 1, workload: 1, series: 1 } satisfies Record<keyof ReportDocument, 1>,
+      series: {
+        id: 1, sli: 1, source: 1, labels: 1, dimension: 1, direction: 1, exact: 1, summary: 1, quantiles: 1, distribution: 1,
+        fairness: 1, histogram: 1, reservoir: 1, slo: 1, verdict: 1, notes: 1, origin: 1,
+      } satisfies Record<keyof SeriesRecord, 1>,
+      slo: { sli: 1, thresholds: 1, minSamples: 1, labels: 1, confidence: 1, origin: 1 } satisfies Record<keyof ReportSlo, 1>,
+      verdict: { status: 1, sli: 1, samples: 1, thresholds: 1, reason: 1, labels: 1 } satisfies Record<keyof ReportVerdict, 1>,
+      thresholdVerdict: { threshold: 1, observed: 1, ci: 1, dimension: 1, status: 1, reason: 1 } satisfies Record<keyof ReportThresholdVerdict, 1>,
+      environment: { kubernetesVersion: 1, proxyMode: 1, kernel: 1, nodes: 1, provider: 1, cni: 1, extra: 1 } satisfies Record<keyof Environment, 1>,
+      summary: { count: 1, min: 1, max: 1, mean: 1, p50: 1, p90: 1, p99: 1, p999: 1 } satisfies Record<keyof ReportSummary, 1>,
+      reservoir: { method: 1, cap: 1, values: 1 } satisfies Record<keyof Reservoir, 1>,
+      fairness: { flows: 1, jain: 1, p10p50: 1 } satisfies Record<keyof Fairness, 1>,
+      distribution: { scale: 1, bounds: 1, counts: 1 } satisfies Record<keyof Distribution, 1>,
+      profile: { name: 1, description: 1, version: 1 } satisfies Record<keyof ProfileInfo, 1>,
+      node: { name: 1, kernel: 1, kubeletVersion: 1, osImage: 1, arch: 1, containerRuntime: 1, roles: 1 } satisfies Record<keyof NodeInfo, 1>,
+      origin: { file: 1, test: 1 } satisfies Record<keyof SeriesOrigin, 1>,
+      note: { kind: 1, text: 1 } satisfies Record<keyof SeriesNote, 1>,
+    };
+    const defs = reportSchema.$defs as Record<string, { properties?: Record<string, unknown>; oneOf?: Array<{ properties?: Record<string, unknown> }> }>;
+    const schemaFields: Record<keyof typeof fields, Record<string, unknown> | undefined> = {
+      report: reportSchema.properties as Record<string, unknown>,
+      series: defs.series?.properties,
+      slo: defs.slo?.properties,
+      verdict: defs.verdict?.properties,
+      thresholdVerdict: defs.thresholdVerdict?.properties,
+      environment: defs.environment?.properties,
+      summary: defs.summary?.properties,
+      reservoir: defs.reservoir?.properties,
+      fairness: defs.fairness?.properties,
+      distribution: defs.distribution?.properties,
+      profile: defs.profile?.properties,
+      node: defs.node?.properties,
+      origin: (defs.series?.properties?.origin as { properties?: Record<string, unknown> } | undefined)?.properties,
+      note: defs.note?.oneOf?.find((b) => b.properties)?.properties,
+    };
+    for (const [name, keys] of Object.entries(fields)) {
+      expect(Object.keys(schemaFields[name as keyof typeof fields] ?? {}).sort(), name).toEqual(Object.keys(keys).sort());
+    }
+    expect([...(defs.note?.oneOf?.find((b) => b.properties)?.properties?.kind as { enum: string[] }).enum].sort()).toEqual([...NOTE_KINDS].sort());
+  });
+
+  test('a series judged against a profile SLO (with its origin) is a valid report', () => {
+    const slo = loadProfile('default')[SLI.firstPacket];
+    expect(slo.origin).not.toBe('');
+    const samples = Array.from({ length: 1000 }, (_, i) => 1e-5 + i * 1e-8);
+    const built = buildReport({
+      kitVersion: '0.1.0',
+      environment: { kubernetesVersion: null, proxyMode: 'nftables', kernel: null, nodes: [] },
+      startedAt: new Date(0),
+      endedAt: new Date(1),
+      results: [{ sli: slo.sli, source: 'capture', samples, slo, verdict: evaluateSlo(slo, { samples }, { iterations: 200 }) }],
+    });
+    expect(built.series[0]?.slo?.origin).toBe(slo.origin);
+    expect(validateReport(built)).toEqual([]);
+    expect(parseReport(serializeReport(built), 'r.json').series[0]?.slo?.origin).toBe(slo.origin);
   });
 
   test('reports problems with a JSONPath', () => {
