@@ -7,6 +7,15 @@
 #   kube-sli-client ...      client (src/workload/client.ts)
 # TypeScript ships as source and runs through tsx (a runtime dependency), as bin/kube-sli.js
 # does in a checkout. Build with: node scripts/image.mjs build
+# kube-sli-ct-events, the agent's conntrack event reader (src/conntrack/native/ct-events.c):
+# built against the same libnetfilter_conntrack the runtime stage installs with conntrack
+FROM debian:bookworm-slim AS ct-events
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gcc libc6-dev libnetfilter-conntrack3 \
+ && rm -rf /var/lib/apt/lists/*
+COPY src/conntrack/native/ct-events.c /src/
+RUN cc -O2 -o /kube-sli-ct-events /src/ct-events.c -l:libnetfilter_conntrack.so.3
+
 FROM node:20-bookworm-slim
 
 ARG VERSION=0.0.0-dev
@@ -47,6 +56,9 @@ RUN chmod 0755 bin/kube-sli.js \
  && chmod 0755 /usr/local/bin/kube-sli-server /usr/local/bin/kube-sli-client \
  && test -f node_modules/tsx/dist/loader.mjs \
  && kube-sli version
+
+COPY --from=ct-events /kube-sli-ct-events /usr/local/bin/kube-sli-ct-events
+ENV KUBE_SLI_CT_EVENTS_BIN=/usr/local/bin/kube-sli-ct-events
 
 ENTRYPOINT ["kube-sli"]
 CMD ["--help"]
