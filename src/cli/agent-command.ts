@@ -22,6 +22,10 @@ options:
   --mode records|histogram  keep flow records for /flows, or only histograms (flat memory)
   --no-capture / --no-conntrack  disable one collector
   --conntrack-buffer BYTES  netlink receive buffer (default 67108864)
+  --conntrack-reader auto|kube-sli-ct-events|conntrack
+                          conntrack event reader (default auto: kube-sli-ct-events, which
+                          filters the Service CIDRs in the kernel, when it can be found
+                          or built; else conntrack -E)
   --kube-proxy-metrics URL  kube-proxy metrics to relay on /kube-proxy/metrics
                           (default http://127.0.0.1:10249/metrics)`;
 
@@ -39,6 +43,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
         'no-capture': { type: 'boolean', default: false },
         'no-conntrack': { type: 'boolean', default: false },
         'conntrack-buffer': { type: 'string' },
+        'conntrack-reader': { type: 'string', default: 'auto' },
         'kube-proxy-metrics': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -58,6 +63,10 @@ export async function agentCommand(argv: string[]): Promise<number> {
   }
   const buf = values['conntrack-buffer'];
   if (buf !== undefined && !/^\d+$/.test(buf)) throw new UsageError(`--conntrack-buffer "${buf}" must be a byte count`);
+  const reader = values['conntrack-reader'];
+  if (reader !== 'auto' && reader !== 'kube-sli-ct-events' && reader !== 'conntrack') {
+    throw new UsageError(`--conntrack-reader "${reader}" must be auto, kube-sli-ct-events or conntrack`);
+  }
 
   let agent;
   try {
@@ -68,6 +77,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
       capture: !values['no-capture'],
       conntrack: !values['no-conntrack'],
       conntrackBufferBytes: buf === undefined ? undefined : Number(buf),
+      conntrackReader: reader,
       listenHost: listen[1] || '127.0.0.1',
       listenPort: Number(listen[2]),
       mode: values.mode,

@@ -531,9 +531,10 @@ export async function listFlows(
  * connection still in use loses its NAT state (its next packet starts a new flow or is
  * dropped). Delete only flows whose client has finished. Returns how many were deleted.
  *
- * Measured on kernel 6.18: deleting 2,000 flows at once loses about half of their DESTROY
- * events (ENOBUFS) whatever the -b buffer (16 MiB and 128 MiB alike). To read counters of
- * finished flows use the collector's settle(), which reads a lossless table dump instead.
+ * Measured on kernel 6.18: deleting 2,000 flows at once lost about half of their DESTROY
+ * events (ENOBUFS) to `conntrack -E`, whose event socket never gets the -b buffer (see the
+ * top of this file). To read counters of finished flows use the collector's settle(),
+ * which reads a lossless table dump instead.
  */
 export async function destroyFlows(
   netns: string | undefined,
