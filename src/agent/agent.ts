@@ -64,6 +64,8 @@ export interface AgentStatus {
     reader: ConntrackReader;
     /** Service CIDRs filtered in the kernel; empty when every event reaches the reader */
     kernelFilter: string[];
+    /** why there is no kernel filter although the reader could have one (e.g. dual-stack) */
+    kernelFilterSkipped?: string;
     /** why kube-sli-ct-events is not used (conntrack v1.4.7's event socket keeps net.core.rmem_default) */
     fallbackReason?: string;
   };
@@ -179,7 +181,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       log(
         `conntrack events: ${st.reader} pid ${conntrack.pid}${opts.netns ? ` in netns ${opts.netns}` : ''}, ` +
           `buffer ${st.bufferBytes ?? '?'} bytes${st.eventSocketBuffer ? '' : ' (not the event socket\'s)'}, ` +
-          `kernel filter ${st.kernelFilter.length > 0 ? st.kernelFilter.join(',') : 'none'}`,
+          `kernel filter ${st.kernelFilter.length > 0 ? st.kernelFilter.join(',') : `none${st.kernelFilterSkipped ? ` (${st.kernelFilterSkipped})` : ''}`}`,
       );
     }
     if (opts.capture !== false) {
@@ -223,6 +225,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
         error: conntrack.error?.message,
         reader: conntrack.stats().reader,
         kernelFilter: conntrack.stats().kernelFilter,
+        ...(conntrack.stats().kernelFilterSkipped !== undefined ? { kernelFilterSkipped: conntrack.stats().kernelFilterSkipped } : {}),
         ...(fallbackReason !== undefined ? { fallbackReason } : {}),
       },
       lossy,

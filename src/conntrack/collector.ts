@@ -105,7 +105,9 @@ export interface CollectorOptions extends Omit<FlowTrackerOptions, 'onRecord' | 
   nativeReader?: string;
   /**
    * With nativeReader: drop events of flows whose original destination is outside
-   * serviceCidrs in the kernel, before they are queued (default true). The tracker filters
+   * serviceCidrs in the kernel, before they are queued (default true). Only for ranges of
+   * one family: with both, libnetfilter_conntrack's filter drops the IPv6 flows (measured),
+   * so dual-stack runs unfiltered (stats().kernelFilterSkipped says so). The tracker filters
    * again in user space either way.
    */
   kernelFilter?: boolean;
@@ -140,6 +142,8 @@ export interface CollectorStats extends TrackerStats {
   eventSocketBuffer: boolean;
   /** ranges filtered in the kernel (empty: every event reaches the reader) */
   kernelFilter: string[];
+  /** why the reader runs without a kernel filter although it could have one */
+  kernelFilterSkipped?: string;
 }
 
 export interface CollectorExit {
@@ -198,14 +202,18 @@ export function startConntrack(opts: CollectorOptions = {}): ConntrackHandle {
   }
   const reader: ConntrackReader = opts.nativeReader !== undefined ? 'kube-sli-ct-events' : 'conntrack';
   let kernelFilter: string[] = [];
+  let kernelFilterSkipped: string | undefined;
   let readerArgv: string[];
   if (opts.nativeReader !== undefined) {
     if (format !== 'text' || output !== DEFAULT_OUTPUT.text || (opts.extraArgs?.length ?? 0) > 0) {
       throw new RangeError('nativeReader prints the text format with the default output only, and takes no extraArgs');
     }
-    if (opts.kernelFilter ?? true) {
-      kernelFilter = (opts.serviceCidrs ?? []).map((c) => (typeof c === 'string' ? parseCidr(c) : c).text);
-    }
+    const cidrs = (opts.serviceCidrs ?? []).map((c) => (typeof c === 'string' ? parseCidr(c) : c));
+    if (!(opts.kernelFilter ?? true)) kernelFilterSkipped = 'turned off (kernelFilter: false)';
+    else if (new Set(cidrs.map((c) => c.family)).size > 1) {
+      // measured: with an IPv4 and an IPv6 range the filter dropped the IPv6 Service flows
+      kernelFilterSkipped = 'Service CIDRs of both families: libnetfilter_conntrack\'s socket filter drops one family';
+    } else kernelFilter = cidrs.map((c) => c.text);
     readerArgv = [opts.nativeReader, '--buffer', String(buffer), ...kernelFilter.flatMap((c) => ['--dst', c])];
   } else {
     readerArgv = [opts.conntrackBin ?? 'conntrack', '-E', '-b', String(buffer), '-o', output, ...(opts.extraArgs ?? [])];
@@ -371,6 +379,7 @@ export function startConntrack(opts: CollectorOptions = {}): ConntrackHandle {
         eventSocketBuffer: reader === 'kube-sli-ct-events',
         kernelFilter,
       };
+      if (kernelFilterSkipped !== undefined) s.kernelFilterSkipped = kernelFilterSkipped;
       if (reportedEvents !== undefined) s.reportedEvents = reportedEvents;
       if (bufferBytes !== undefined) s.bufferBytes = bufferBytes;
       return s;

@@ -61,15 +61,26 @@ describe('resolveNativeReader', () => {
     const usage = execaSync(built.ok ? built.bin : '', ['--dst', '10.96.0.0/33'], { reject: false });
     expect(usage.exitCode).toBe(2);
     expect(usage.stderr).toMatch(/--dst 10\.96\.0\.0\/33: not an IPv4 or IPv6 address or CIDR/);
+    const mixed = execaSync(built.ok ? built.bin : '', ['--dst', '10.96.0.0/12', '--dst', 'fd00::/64'], { reject: false });
+    expect(mixed.exitCode).toBe(2);
+    expect(mixed.stderr).toMatch(/both IPv4 and IPv6 cannot be filtered together; give one family/);
     expect(await resolveNativeReader({ env: {}, cacheDir })).toEqual({ ok: true, bin: built.ok ? built.bin : '', source: 'cache' });
   });
 });
 
 describe('startConntrack with kube-sli-ct-events', () => {
   it('runs the reader with the buffer and one kernel filter per Service CIDR', async () => {
+    const h = startConntrack({ nativeReader: '/nonexistent/kube-sli-ct-events', serviceCidrs: ['10.96.0.0/12', '10.100.0.0/16'], bufferBytes: 4096 });
+    expect(h.command).toEqual(['/nonexistent/kube-sli-ct-events', '--buffer', '4096', '--dst', '10.96.0.0/12', '--dst', '10.100.0.0/16']);
+    expect(h.stats()).toMatchObject({ reader: 'kube-sli-ct-events', eventSocketBuffer: true, kernelFilter: ['10.96.0.0/12', '10.100.0.0/16'] });
+    expect(h.stats().kernelFilterSkipped).toBeUndefined();
+    await expect(h.ready).rejects.toThrow(/ENOENT/);
+  });
+
+  it('runs dual-stack Service CIDRs unfiltered, and says why', async () => {
     const h = startConntrack({ nativeReader: '/nonexistent/kube-sli-ct-events', serviceCidrs: ['10.96.0.0/12', 'fd00:10:96::/112'], bufferBytes: 4096 });
-    expect(h.command).toEqual(['/nonexistent/kube-sli-ct-events', '--buffer', '4096', '--dst', '10.96.0.0/12', '--dst', 'fd00:10:96::/112']);
-    expect(h.stats()).toMatchObject({ reader: 'kube-sli-ct-events', eventSocketBuffer: true, kernelFilter: ['10.96.0.0/12', 'fd00:10:96::/112'] });
+    expect(h.command).toEqual(['/nonexistent/kube-sli-ct-events', '--buffer', '4096']);
+    expect(h.stats()).toMatchObject({ kernelFilter: [], kernelFilterSkipped: expect.stringMatching(/both families/) });
     await expect(h.ready).rejects.toThrow(/ENOENT/);
   });
 
