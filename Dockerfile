@@ -15,6 +15,15 @@
 ARG BASE_IMAGE=docker.io/library/node:20-bookworm-slim
 ARG BUILD_IMAGE=docker.io/library/node:20-bookworm-slim
 
+# kube-sli-ct-events, the agent's conntrack event reader (src/conntrack/native/ct-events.c):
+# built against the same libnetfilter_conntrack the runtime stage installs with conntrack
+FROM ${BUILD_IMAGE} AS ct-events
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends gcc libc6-dev libnetfilter-conntrack3 \
+ && rm -rf /var/lib/apt/lists/*
+COPY src/conntrack/native/ct-events.c /src/
+RUN cc -O2 -o /kube-sli-ct-events /src/ct-events.c -l:libnetfilter_conntrack.so.3
+
 FROM ${BUILD_IMAGE} AS deps
 # Builds behind a TLS-inspecting proxy pass their CA bundle for npm (the lab passes the
 # host's, mounted read-only); an ARG only, so it stays out of the image.
@@ -60,6 +69,9 @@ RUN chmod 0755 bin/kube-sli.js \
  && chmod 0755 /usr/local/bin/kube-sli-server /usr/local/bin/kube-sli-client \
  && test -f node_modules/tsx/dist/loader.mjs \
  && kube-sli version
+
+COPY --from=ct-events /kube-sli-ct-events /usr/local/bin/kube-sli-ct-events
+ENV KUBE_SLI_CT_EVENTS_BIN=/usr/local/bin/kube-sli-ct-events
 
 ENTRYPOINT ["kube-sli"]
 CMD ["--help"]

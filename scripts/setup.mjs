@@ -18,6 +18,8 @@ const say = (m) => process.stderr.write(`${chalk.cyan('[setup]')} ${m}\n`);
 
 export const PACKAGES = [
   'iproute2', 'nftables', 'iptables', 'conntrack', 'tcpdump', 'iperf3', 'procps', 'curl', 'util-linux',
+  // the agent's conntrack reader (src/conntrack/native/ct-events.c) is compiled on first use
+  'gcc', 'libc6-dev', 'libnetfilter-conntrack3',
   // the HTML report's browser test
   'chromium',
   // real lab nodes: containerd + runc, the CNI plugins, the image builders

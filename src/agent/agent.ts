@@ -5,7 +5,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { startCapture, type CaptureHandle } from '../capture/collector.js';
-import { startConntrack, type ConntrackHandle } from '../conntrack/collector.js';
+import { startConntrack, type ConntrackHandle, type ConntrackReader } from '../conntrack/collector.js';
+import { resolveNativeReader } from '../conntrack/native-reader.js';
 import type { SettleResult } from '../conntrack/tracker.js';
 import type { LossReport } from '../conntrack/types.js';
 import { parseCidr } from '../net/cidr.js';
@@ -24,6 +25,12 @@ export interface AgentOptions {
   conntrack?: boolean;
   /** conntrack netlink receive buffer (`-b`); default DEFAULT_CONNTRACK_BUFFER_BYTES */
   conntrackBufferBytes?: number;
+  /**
+   * Event reader: 'kube-sli-ct-events' (buffer on the event socket, Service CIDRs filtered in
+   * the kernel), 'conntrack' (`conntrack -E`), or 'auto' (default): the first when it can be
+   * found or built (see resolveNativeReader), else conntrack, with the reason in the status.
+   */
+  conntrackReader?: 'auto' | ConntrackReader;
   listenHost?: string;
   listenPort?: number;
   /**
@@ -50,7 +57,18 @@ export interface AgentStatus {
   mode: 'records' | 'histogram';
   flows: { capture: number; conntrack: number };
   capture?: { running: boolean; vipSeenOnWire: number; malformed: number; ignored: number; error?: string };
-  conntrack?: { running: boolean; loss: LossReport; error?: string };
+  conntrack?: {
+    running: boolean;
+    loss: LossReport;
+    error?: string;
+    reader: ConntrackReader;
+    /** Service CIDRs filtered in the kernel; empty when every event reaches the reader */
+    kernelFilter: string[];
+    /** why there is no kernel filter although the reader could have one (e.g. dual-stack) */
+    kernelFilterSkipped?: string;
+    /** why kube-sli-ct-events is not used (conntrack v1.4.7's event socket keeps net.core.rmem_default) */
+    fallbackReason?: string;
+  };
   /** lost or unusable events of any kind: a run with any is flagged, never silently trusted */
   lossy: boolean;
   /** mergeable histograms of everything seen (LatencyHistogram.encode) */
@@ -145,9 +163,25 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
   const stopAll = async (): Promise<void> => {
     await Promise.allSettled([capture?.stop(), conntrack?.stop()]);
   };
+  let fallbackReason: string | undefined;
   try {
     if (opts.conntrack !== false) {
+      const want = opts.conntrackReader ?? 'auto';
+      let nativeReader: string | undefined;
+      if (want !== 'conntrack') {
+        const found = await resolveNativeReader();
+        if (found.ok) nativeReader = found.bin;
+        else if (want === 'kube-sli-ct-events') throw new AgentConfigError(`kube-sli-ct-events: ${found.reason}`);
+        else {
+          fallbackReason = found.reason;
+          log(
+            `conntrack events: falling back to conntrack -E (${found.reason}); its event socket keeps ` +
+              'net.core.rmem_default, so a lagging reader loses events sooner',
+          );
+        }
+      }
       conntrack = startConntrack({
+        nativeReader,
         netns: opts.netns,
         serviceCidrs: opts.serviceCidrs,
         bufferBytes: opts.conntrackBufferBytes,
@@ -155,7 +189,12 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       });
       await conntrack.ready;
       metrics.collectorUp.set({ source: 'conntrack' }, 1);
-      log(`conntrack events: pid ${conntrack.pid}${opts.netns ? ` in netns ${opts.netns}` : ''}`);
+      const st = conntrack.stats();
+      log(
+        `conntrack events: ${st.reader} pid ${conntrack.pid}${opts.netns ? ` in netns ${opts.netns}` : ''}, ` +
+          `buffer ${st.bufferBytes ?? '?'} bytes${st.eventSocketBuffer ? '' : ' (not the event socket\'s)'}, ` +
+          `kernel filter ${st.kernelFilter.length > 0 ? st.kernelFilter.join(',') : `none${st.kernelFilterSkipped ? ` (${st.kernelFilterSkipped})` : ''}`}`,
+      );
     }
     if (opts.capture !== false) {
       capture = startCapture({
@@ -192,7 +231,15 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
         ignored: capture.stats.ignored,
         error: capture.error?.message,
       },
-      conntrack: conntrack && { running: conntrack.error === undefined, loss: conntrack.loss(), error: conntrack.error?.message },
+      conntrack: conntrack && {
+        running: conntrack.error === undefined,
+        loss: conntrack.loss(),
+        error: conntrack.error?.message,
+        reader: conntrack.stats().reader,
+        kernelFilter: conntrack.stats().kernelFilter,
+        ...(conntrack.stats().kernelFilterSkipped !== undefined ? { kernelFilterSkipped: conntrack.stats().kernelFilterSkipped } : {}),
+        ...(fallbackReason !== undefined ? { fallbackReason } : {}),
+      },
       lossy,
       histograms: sink.encodedHistograms(),
     };

@@ -23,6 +23,9 @@ options:
                           histograms (flat memory) (default records)
   --no-capture, --no-conntrack  disable one collector
   --conntrack-buffer <bytes>  netlink receive buffer (default 67108864)
+  --conntrack-reader <reader>  auto, kube-sli-ct-events or conntrack: the event reader
+                          (default auto: kube-sli-ct-events, which filters the Service
+                          CIDRs in the kernel, when it can be found or built; else conntrack -E)
   --kube-proxy-metrics <url>  kube-proxy metrics to relay on /kube-proxy/metrics
                           (default http://127.0.0.1:10249/metrics)
   -h, --help              this text
@@ -44,6 +47,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
         'no-capture': { type: 'boolean', default: false },
         'no-conntrack': { type: 'boolean', default: false },
         'conntrack-buffer': { type: 'string' },
+        'conntrack-reader': { type: 'string', default: 'auto' },
         'kube-proxy-metrics': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -63,6 +67,10 @@ export async function agentCommand(argv: string[]): Promise<number> {
   }
   const buf = values['conntrack-buffer'];
   if (buf !== undefined && !/^\d+$/.test(buf)) throw new UsageError(`--conntrack-buffer "${buf}" must be a byte count`);
+  const reader = values['conntrack-reader'];
+  if (reader !== 'auto' && reader !== 'kube-sli-ct-events' && reader !== 'conntrack') {
+    throw new UsageError(`--conntrack-reader "${reader}" must be auto, kube-sli-ct-events or conntrack`);
+  }
 
   let agent;
   try {
@@ -73,6 +81,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
       capture: !values['no-capture'],
       conntrack: !values['no-conntrack'],
       conntrackBufferBytes: buf === undefined ? undefined : Number(buf),
+      conntrackReader: reader,
       listenHost: listen[1] || '127.0.0.1',
       listenPort: Number(listen[2]),
       mode: values.mode,

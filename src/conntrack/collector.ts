@@ -1,12 +1,22 @@
-// Runs `conntrack -E` (optionally inside a network namespace) and turns its output into
-// FlowRecords, counting everything that was lost on the way.
+// Runs a conntrack event reader (optionally inside a network namespace) and turns its output
+// into FlowRecords, counting everything that was lost on the way.
 //
-// What conntrack does (conntrack-tools v1.4.7, measured; see test/fixtures/conntrack/README.md):
-// - With `-b N` it prints `NOTICE: Netlink socket buffer size has been set to 2N bytes.` on
-//   stderr right after it has opened and bound its netlink event socket, before the first
-//   event. That line is our readiness signal: from then on the kernel queues every event for
-//   us (until the buffer overruns). It prints nothing else on start. Without `-b` there is no
-//   honest signal, so the collector always passes `-b`.
+// Two readers print the same text (conntrack's `-o timestamp,id,extended,ktimestamp` format):
+// - kube-sli-ct-events (native/ct-events.c, found or built by native-reader.ts), preferred:
+//   it sets the receive buffer on the event socket and filters the Service CIDRs in the
+//   kernel (a BPF socket filter), so other flows' events never take buffer space; it writes
+//   its output in batches;
+// - `conntrack -E`, the fallback. conntrack-tools v1.4.7 (measured with strace and ss on
+//   kernel 6.18) applies `-b` to a second netlink socket that has no event group: the event
+//   socket keeps net.core.rmem_default (212,992 bytes, ~160 queued events), and its NOTICE
+//   line reports the other socket. Its `-d` filter runs in user space.
+//
+// What both print (conntrack-tools v1.4.7, measured; see test/fixtures/conntrack/README.md):
+// - With `-b N` (`--buffer N`) they print `NOTICE: Netlink socket buffer size has been set to
+//   2N bytes.` on stderr right after the netlink event socket is open and bound, before the
+//   first event. That line is our readiness signal: from then on the kernel queues every event
+//   for us (until the buffer overruns). Without `-b` conntrack prints no honest signal, so the
+//   collector always passes it.
 // - On overrun it prints, on stderr, per occurrence:
 //     WARNING: We have hit ENOBUFS! We are losing events.
 //     This message means that the current netlink socket buffer size is too small.
@@ -14,11 +24,14 @@
 //   and keeps going. Each WARNING line counts as one overrun; how many events each one lost is
 //   unknown (a run with overruns > 0 must be flagged, not corrected).
 // - On SIGTERM it prints `conntrack v1.4.7 (conntrack-tools): N flow events have been shown.`
-//   on stderr and exits 0; N is compared with the event lines we read.
-// - stdout is flushed per event even into a pipe (lines arrive within ~1 ms).
+//   (kube-sli-ct-events: `kube-sli-ct-events: N flow events have been shown.`) on stderr and
+//   exits 0; N is compared with the event lines we read.
+// - conntrack flushes stdout per event even into a pipe (lines arrive within ~1 ms);
+//   kube-sli-ct-events flushes whenever no further event is queued on its socket.
 // - `ip netns exec` execs conntrack, so the child's PID is conntrack's own.
 // - Times in `<when>`/`[start=…]` are local time of the conntrack process: it runs with TZ=UTC.
 import { execa, type ResultPromise } from 'execa';
+import { parseCidr } from '../net/cidr.js';
 import { LineSplitter } from './lines.js';
 import { ParseError } from './parse-error.js';
 import { parseTextLine } from './parse-text.js';
@@ -27,9 +40,10 @@ import { FlowTracker, type FlowTrackerOptions, type SettleResult, type TrackerSt
 import type { ConntrackEvent, FlowRecord, LossReport } from './types.js';
 
 /**
- * 64 MiB (the kernel doubles it). With the kernel's default only 58 of 2,000 connections
- * were seen (docs/measured-facts.md); 8 MiB still overran at 2,000 connections with 4 in flight on a
- * loaded 2-core VM, 64 MiB did not. The memory is only used while the reader lags.
+ * 64 MiB (the kernel doubles it). A queued event takes ~1.3 KB of buffer (212,992 bytes held
+ * 166 events in a stalled-reader test), so this holds ~100,000 events while the reader lags;
+ * the memory is only used while it lags. Only kube-sli-ct-events applies it to the event
+ * socket (see above).
  */
 export const DEFAULT_CONNTRACK_BUFFER_BYTES = 67_108_864;
 export const CONNTRACK_READY_TIMEOUT_MS = 10_000;
@@ -41,7 +55,7 @@ const OVERRUN_FOLLOWUPS = [
   'Please, check --buffer-size in conntrack(8) manpage.',
 ];
 const READY_RE = /^NOTICE: Netlink socket buffer size has been set to (\d+) bytes\.$/;
-const SHOWN_RE = /^conntrack v[\d.]+ \(conntrack-tools\): (\d+) flow events have been shown\.$/;
+const SHOWN_RE = /^(?:conntrack v[\d.]+ \(conntrack-tools\)|kube-sli-ct-events): (\d+) flow events have been shown\.$/;
 
 export type StderrLine =
   /** `NOTICE: Netlink socket buffer size has been set to N bytes.`: the event socket is open */
@@ -79,9 +93,24 @@ export const DEFAULT_OUTPUT: Record<ConntrackFormat, string> = {
   xml: 'xml,timestamp,id,ktimestamp',
 };
 
+export type ConntrackReader = 'kube-sli-ct-events' | 'conntrack';
+
 export interface CollectorOptions extends Omit<FlowTrackerOptions, 'onRecord' | 'startedAtNs'> {
   /** run inside this network namespace (`ip netns exec <netns> conntrack …`) */
   netns?: string;
+  /**
+   * Path of kube-sli-ct-events (see resolveNativeReader): read events with it instead of
+   * `conntrack -E`. Text format with the default output only; no extraArgs.
+   */
+  nativeReader?: string;
+  /**
+   * With nativeReader: drop events of flows whose original destination is outside
+   * serviceCidrs in the kernel, before they are queued (default true). Only for ranges of
+   * one family: with both, libnetfilter_conntrack's filter drops the IPv6 flows (measured),
+   * so dual-stack runs unfiltered (stats().kernelFilterSkipped says so). The tracker filters
+   * again in user space either way.
+   */
+  kernelFilter?: boolean;
   /** default 'text' (timings); 'xml' gives ns kernel start/stop for throughput */
   format?: ConntrackFormat;
   /** netlink receive buffer, `-b`; default DEFAULT_CONNTRACK_BUFFER_BYTES (the kernel doubles it) */
@@ -106,8 +135,15 @@ export interface CollectorStats extends TrackerStats {
   eventLines: number;
   /** `N flow events have been shown` from conntrack's exit message */
   reportedEvents?: number;
-  /** effective netlink buffer, from the NOTICE line */
+  /** netlink buffer from the NOTICE line (for conntrack v1.4.7 not the event socket's: see eventSocketBuffer) */
   bufferBytes?: number;
+  reader: ConntrackReader;
+  /** bufferBytes is the event socket's own buffer (true for kube-sli-ct-events only) */
+  eventSocketBuffer: boolean;
+  /** ranges filtered in the kernel (empty: every event reaches the reader) */
+  kernelFilter: string[];
+  /** why the reader runs without a kernel filter although it could have one */
+  kernelFilterSkipped?: string;
 }
 
 export interface CollectorExit {
@@ -164,12 +200,25 @@ export function startConntrack(opts: CollectorOptions = {}): ConntrackHandle {
   if ((format === 'xml') !== flags.includes('xml')) {
     throw new RangeError(`-o ${output} does not match format "${format}"`);
   }
-  const ctArgs = ['-E', '-b', String(buffer), '-o', output, ...(opts.extraArgs ?? [])];
-  const conntrack = opts.conntrackBin ?? 'conntrack';
-  const command =
-    opts.netns !== undefined
-      ? [opts.ipBin ?? 'ip', 'netns', 'exec', opts.netns, conntrack, ...ctArgs]
-      : [conntrack, ...ctArgs];
+  const reader: ConntrackReader = opts.nativeReader !== undefined ? 'kube-sli-ct-events' : 'conntrack';
+  let kernelFilter: string[] = [];
+  let kernelFilterSkipped: string | undefined;
+  let readerArgv: string[];
+  if (opts.nativeReader !== undefined) {
+    if (format !== 'text' || output !== DEFAULT_OUTPUT.text || (opts.extraArgs?.length ?? 0) > 0) {
+      throw new RangeError('nativeReader prints the text format with the default output only, and takes no extraArgs');
+    }
+    const cidrs = (opts.serviceCidrs ?? []).map((c) => (typeof c === 'string' ? parseCidr(c) : c));
+    if (!(opts.kernelFilter ?? true)) kernelFilterSkipped = 'turned off (kernelFilter: false)';
+    else if (new Set(cidrs.map((c) => c.family)).size > 1) {
+      // measured: with an IPv4 and an IPv6 range the filter dropped the IPv6 Service flows
+      kernelFilterSkipped = 'Service CIDRs of both families: libnetfilter_conntrack\'s socket filter drops one family';
+    } else kernelFilter = cidrs.map((c) => c.text);
+    readerArgv = [opts.nativeReader, '--buffer', String(buffer), ...kernelFilter.flatMap((c) => ['--dst', c])];
+  } else {
+    readerArgv = [opts.conntrackBin ?? 'conntrack', '-E', '-b', String(buffer), '-o', output, ...(opts.extraArgs ?? [])];
+  }
+  const command = opts.netns !== undefined ? [opts.ipBin ?? 'ip', 'netns', 'exec', opts.netns, ...readerArgv] : readerArgv;
 
   const queue = new AsyncQueue<FlowRecord>();
   const onRecord = opts.onRecord ?? ((r: FlowRecord) => queue.push(r));
@@ -323,7 +372,14 @@ export function startConntrack(opts: CollectorOptions = {}): ConntrackHandle {
     },
     loss: () => tracker.loss(),
     stats: () => {
-      const s: CollectorStats = { ...tracker.stats(), eventLines };
+      const s: CollectorStats = {
+        ...tracker.stats(),
+        eventLines,
+        reader,
+        eventSocketBuffer: reader === 'kube-sli-ct-events',
+        kernelFilter,
+      };
+      if (kernelFilterSkipped !== undefined) s.kernelFilterSkipped = kernelFilterSkipped;
       if (reportedEvents !== undefined) s.reportedEvents = reportedEvents;
       if (bufferBytes !== undefined) s.bufferBytes = bufferBytes;
       return s;
@@ -484,9 +540,10 @@ export async function listFlows(
  * connection still in use loses its NAT state (its next packet starts a new flow or is
  * dropped). Delete only flows whose client has finished. Returns how many were deleted.
  *
- * Measured on kernel 6.18: deleting 2,000 flows at once loses about half of their DESTROY
- * events (ENOBUFS) whatever the -b buffer (16 MiB and 128 MiB alike). To read counters of
- * finished flows use the collector's settle(), which reads a lossless table dump instead.
+ * Measured on kernel 6.18: deleting 2,000 flows at once lost about half of their DESTROY
+ * events (ENOBUFS) to `conntrack -E`, whose event socket never gets the -b buffer (see the
+ * top of this file). To read counters of finished flows use the collector's settle(),
+ * which reads a lossless table dump instead.
  */
 export async function destroyFlows(
   netns: string | undefined,

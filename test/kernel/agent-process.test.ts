@@ -96,6 +96,48 @@ describe.runIf(!kernelSkip)('kube-sli agent process', () => {
   });
 });
 
+describe.runIf(!kernelSkip)('agent conntrack reader', () => {
+  const saved = process.env.KUBE_SLI_CT_EVENTS_BIN;
+  afterAll(() => {
+    if (saved === undefined) delete process.env.KUBE_SLI_CT_EVENTS_BIN;
+    else process.env.KUBE_SLI_CT_EVENTS_BIN = saved;
+  });
+
+  it('reads with kube-sli-ct-events, the Service CIDR filtered in the kernel', async () => {
+    const agent = await startAgent({ serviceCidrs: ['10.96.0.0/12'], capture: false, listenPort: 0, log: () => undefined });
+    try {
+      expect(agent.status().conntrack).toMatchObject({ running: true, reader: 'kube-sli-ct-events', kernelFilter: ['10.96.0.0/12'] });
+      expect(agent.status().conntrack?.fallbackReason).toBeUndefined();
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  it('falls back to conntrack -E when kube-sli-ct-events is unavailable, and says why', async () => {
+    process.env.KUBE_SLI_CT_EVENTS_BIN = '/nonexistent/kube-sli-ct-events';
+    const logged: string[] = [];
+    const agent = await startAgent({ serviceCidrs: ['10.96.0.0/12'], capture: false, listenPort: 0, log: (l) => logged.push(l) });
+    try {
+      expect(agent.status().conntrack).toMatchObject({
+        running: true,
+        reader: 'conntrack',
+        kernelFilter: [],
+        fallbackReason: expect.stringMatching(/KUBE_SLI_CT_EVENTS_BIN=\/nonexistent\/kube-sli-ct-events is not an executable/),
+      });
+      expect(logged.join('\n')).toMatch(/falling back to conntrack -E/);
+    } finally {
+      await agent.stop();
+    }
+  });
+
+  it('refuses to start when kube-sli-ct-events is required but unavailable', async () => {
+    process.env.KUBE_SLI_CT_EVENTS_BIN = '/nonexistent/kube-sli-ct-events';
+    await expect(
+      startAgent({ serviceCidrs: ['10.96.0.0/12'], capture: false, conntrackReader: 'kube-sli-ct-events', listenPort: 0, log: () => undefined }),
+    ).rejects.toThrow(/kube-sli-ct-events: KUBE_SLI_CT_EVENTS_BIN=\/nonexistent\/kube-sli-ct-events is not an executable file/);
+  });
+});
+
 describe.runIf(!kernelSkip)('agent start-up errors name the cause', () => {
   it('a namespace that does not exist', async () => {
     await expect(

@@ -4,8 +4,8 @@
 //            upstream's e2e tests expect in an image (node, tcpdump, conntrack,
 //            iproute2, nftables, iptables, netcat, curl), documentation stripped (every
 //            byte is unpacked again on every node of every lab). Key: suite + packages.
-//   build    base + npm: the Dockerfile's BUILD_IMAGE, where `npm ci` runs; npm's
-//            dependencies never reach a node.
+//   build    base + npm and a C compiler: the Dockerfile's BUILD_IMAGE, where `npm ci`
+//            runs and the conntrack reader is compiled; neither reaches a node.
 //   agnhost  base + the agnhost built with the lab binaries, as upstream's image is
 //            (ENTRYPOINT /agnhost, CMD pause). Key: agnhost's sha256 + base.
 //   pause    scratch + agnhost, entrypoint `agnhost pause`: the sandbox. Key: agnhost.
@@ -43,7 +43,7 @@ export const BASE_PACKAGES = [
 ] as const;
 /** The build base adds these with apt: debootstrap's own resolver cannot place npm's
  * many dependencies (it leaves them unconfigured). */
-export const BUILD_APT_PACKAGES = ['npm'] as const;
+export const BUILD_APT_PACKAGES = ['npm', 'gcc', 'libc6-dev', 'libnetfilter-conntrack3'] as const;
 /** Bump when the recipe below changes in a way the keys do not see. */
 const RECIPE = 3;
 
@@ -120,7 +120,7 @@ export async function kitKey(repo: string, baseKey: string): Promise<{ key: stri
 }
 
 export function baseKey(): string {
-  return sha(`recipe ${RECIPE}\nsuite ${BASE_SUITE}\nvariant minbase\n${BASE_PACKAGES.join(',')}\nbuild ${BUILD_APT_PACKAGES.join(',')}`).slice(0, 16);
+  return sha(`recipe ${RECIPE}\nsuite ${BASE_SUITE}\nvariant minbase\n${BASE_PACKAGES.join(',')}`).slice(0, 16);
 }
 
 export interface EnsureImagesOptions {
@@ -194,7 +194,7 @@ export async function ensureLabImages(o: EnsureImagesOptions): Promise<LabImage[
   const agnSha = await fileSha(o.agnhostPath);
   const bKey = baseKey();
   const baseRef = `localhost/kube-sli/lab-base:${bKey}`;
-  const kit = await kitKey(repo, bKey);
+  const kit = await kitKey(repo, `${bKey} ${BUILD_APT_PACKAGES.join(',')}`);
   const want: LabImage[] = [
     { role: 'pause', ref: PAUSE_IMAGE, key: sha(`recipe ${RECIPE}\npause ${agnSha}`).slice(0, 16), archive: '' },
     { role: 'agnhost', ref: AGNHOST_IMAGE, key: sha(`recipe ${RECIPE}\nagnhost ${agnSha}\nbase ${bKey}`).slice(0, 16), archive: '' },
@@ -232,7 +232,7 @@ export async function ensureLabImages(o: EnsureImagesOptions): Promise<LabImage[
     }
     log(`images: base ${baseRef} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   }
-  const buildRef = `localhost/kube-sli/lab-build:${bKey}`;
+  const buildRef = `localhost/kube-sli/lab-build:${sha(`${bKey}\n${BUILD_APT_PACKAGES.join(',')}`).slice(0, 16)}`;
   if (missing.some((w) => w.role === 'kit') && !(await b.hasImage(buildRef))) {
     const t0 = Date.now();
     log(`images: building the build base (${baseRef} + ${BUILD_APT_PACKAGES.join(', ')})`);

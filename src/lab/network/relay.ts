@@ -4,9 +4,9 @@
 //
 // A socket belongs to the namespace of the process that created it, for its whole life,
 // and a file descriptor can be handed to another process. So: a throwaway helper is
-// started with `ip netns exec <ns> node`, creates the listening TCP socket there
-// (e.g. 127.0.0.1:6443 inside a node namespace), sends it over Node's IPC channel
-// (SCM_RIGHTS) to this process, and exits. This process accepts on that socket — the
+// started with `ip netns exec <ns> node` (relay-listener-main.ts), creates the listening
+// TCP socket there (e.g. 127.0.0.1:6443 inside a node namespace), sends it over Node's IPC
+// channel (SCM_RIGHTS) to this process, and exits. This process accepts on that socket — the
 // connections arrive from inside the lab namespace — and connects each one to the
 // target on the root namespace's loopback. One process, no root-namespace listener, no
 // root-namespace link, no unix socket in the filesystem.
@@ -21,9 +21,10 @@
 //
 // The relay only forwards to loopback or a unix socket: it cannot be pointed outside.
 // A listening socket holds its namespace alive: close relays before destroying the lab.
-import { spawn } from 'node:child_process';
 import { isIP, Server, Socket, createConnection } from 'node:net';
+import { spawnNetnsProgram } from './netns-program.js';
 import type { NetworkPlan } from './plan.js';
+import { RELAY_CONFIG_ENV, type RelayListenerConfig, type RelayListenerMessage } from './relay-listener-main.js';
 
 export type RelayTarget = { host: string; port: number } | { path: string };
 
@@ -63,18 +64,6 @@ function assertLoopback(target: RelayTarget): void {
     throw new RelayError(`relay target ${h}:${target.port} is not loopback; the lab relay only forwards to 127.0.0.0/8, ::1 or a unix socket`);
   }
 }
-
-// Runs inside the namespace: listen, hand the socket to the parent, exit. Parameters
-// come as JSON in the environment (\`node -e\` drops "--" from argv).
-const HELPER = `
-const net = require('node:net');
-const { host, port } = JSON.parse(process.env.KSLI_RELAY);
-const server = net.createServer({ pauseOnConnect: true });
-server.on('error', (e) => { process.send({ error: e.code + ' ' + e.message }, () => process.exit(1)); });
-server.listen({ host, port: Number(port), exclusive: true }, () => {
-  process.send({ address: server.address() }, server, () => { server.close(); process.disconnect(); });
-});
-`;
 
 /** Starts a relay whose listener lives in `netns`. */
 export async function startRelay(opts: RelayOptions): Promise<Relay> {
@@ -121,10 +110,8 @@ export async function startRelay(opts: RelayOptions): Promise<Relay> {
 
 function listenInNetns(netns: string, host: string, port: number, timeoutMs: number): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const child = spawn('ip', ['netns', 'exec', netns, process.execPath, '-e', HELPER], {
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      env: { ...process.env, KSLI_RELAY: JSON.stringify({ host, port }) },
-    });
+    const config: RelayListenerConfig = { host, port };
+    const child = spawnNetnsProgram(netns, new URL('./relay-listener-main.ts', import.meta.url), RELAY_CONFIG_ENV, config);
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     let done = false;
@@ -144,8 +131,8 @@ function listenInNetns(netns: string, host: string, port: number, timeoutMs: num
       () => finish(new RelayError(`relay listener in ${netns} on ${host}:${port} did not start within ${timeoutMs} ms`)),
       timeoutMs,
     );
-    child.on('message', (msg: { error?: string }, handle: unknown) => {
-      if (msg.error) finish(new RelayError(`relay cannot listen in ${netns} on ${host}:${port}: ${msg.error}`));
+    child.on('message', (msg: RelayListenerMessage, handle: unknown) => {
+      if ('error' in msg) finish(new RelayError(`relay cannot listen in ${netns} on ${host}:${port}: ${msg.error}`));
       else if (handle instanceof Server) finish(undefined, handle);
       else finish(new RelayError(`relay helper in ${netns} sent no listening socket`));
     });

@@ -23,6 +23,7 @@ describe('kube-sli agent: invalid input', () => {
     [['agent', '--service-cidr', '10.96.0.0/12', '--mode', 'everything'], /--mode "everything" must be records or histogram/],
     [['agent', '--service-cidr', '10.96.0.0/12', '--conntrack-buffer', 'big'], /--conntrack-buffer "big" must be a byte count/],
     [['agent', '--service-cidr', '10.96.0.0/12', '--no-capture', '--no-conntrack'], /both collectors are disabled/],
+    [['agent', '--service-cidr', '10.96.0.0/12', '--conntrack-reader', 'ulogd'], /--conntrack-reader "ulogd" must be auto, kube-sli-ct-events or conntrack/],
     [['agent', '--bogus'], /Unknown option '--bogus'/],
   ])('%j', async (argv, message) => {
     expect(await run(argv)).toBe(EXIT.invalidConfig);

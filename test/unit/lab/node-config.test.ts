@@ -72,7 +72,7 @@ describe('CNI network', () => {
 describe('kit image key', () => {
   it('reads the COPY sources from the repository Dockerfile', async () => {
     const df = await readFile(join(repoRoot(), 'Dockerfile'), 'utf8');
-    expect(dockerfileCopySources(df)).toEqual(['bin', 'package-lock.json', 'package.json', 'reporters', 'src', 'tsconfig.json']);
+    expect(dockerfileCopySources(df)).toEqual(['bin', 'package-lock.json', 'package.json', 'reporters', 'src', 'src/conntrack/native/ct-events.c', 'tsconfig.json']);
     expect(dockerfileCopySources('COPY --from=build /a /b\nCOPY --chown=1:1 x y/ /dst/\n')).toEqual(['x', 'y']);
   });
 });

@@ -21,3 +21,18 @@ describe('cidr', () => {
     expect(() => parseCidr('10.96.0.0/33')).toThrow(/invalid CIDR "10.96.0.0\/33"/);
   });
 });
+
+describe('cidr with host bits set (as written in a lab plan or by hand)', () => {
+  it('masks the network address, so the whole range matches', () => {
+    const c = parseCidr('10.244.1.7/16');
+    expect(cidrContains(c, '10.244.0.1')).toBe(true);
+    expect(cidrContains(c, '10.244.255.254')).toBe(true);
+    expect(cidrContains(c, '10.245.0.0')).toBe(false);
+  });
+  it('treats a bare address as a single host', () => {
+    const c = parseCidr('192.0.2.1');
+    expect(c.prefix).toBe(32);
+    expect(cidrContains(c, '192.0.2.1')).toBe(true);
+    expect(cidrContains(c, '192.0.2.2')).toBe(false);
+  });
+});
