@@ -1,4 +1,0 @@
-import { runConformance, focusRegex, CONFORMANCE_CI_SUBSET } from '/work/main/src/lab/conformance.ts';
-const r = await runConformance({ e2eTest: '/root/.cache/kube-sli/bin/k8s-v1.34.4/e2e.test', kubeconfig: '/tmp/ksli-me2/kubeconfigs/admin.kubeconfig', focus: focusRegex(['should have session affinity work for service with type clusterIP','should have session affinity work for NodePort service','should support a Service with multiple ports specified in multiple EndpointSlices','validates that there is no conflict between pods with same hostPort but different hostIP and protocol']), onLine: (l) => console.log('[e2e]', l) });
-console.log(`passed ${r.passed.length} failed ${r.failed.length} skipped ${r.skipped.length} in ${r.seconds}s`);
-for (const f of r.failed) console.log('FAILED', f.name, '\n   ', f.message.slice(0, 600));
