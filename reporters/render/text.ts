@@ -104,6 +104,6 @@ export function renderComparisonText(cmp: ComparisonDocument): string {
 function floorText(cmp: ComparisonDocument): string {
   const parts = Object.entries(cmp.minChange ?? {})
     .filter(([, v]) => v !== undefined && v > 0)
-    .map(([d, v]) => `${fmt(v!, d as Dimension)} (${d})`);
+    .map(([d, v]) => `${fmt(v, d as Dimension)} (${d})`);
   return parts.length ? ` and by more than ${parts.join(', ')}` : '';
 }

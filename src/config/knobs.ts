@@ -95,7 +95,7 @@ function readConfigFile(path: string, problems: string[]): FileConfig {
   for (const k of Object.keys(doc)) {
     if (!FILE_KEYS.has(k)) problems.push(`config file ${path}: unknown key "${k}"; allowed: ${[...FILE_KEYS].join(', ')}`);
   }
-  return doc as FileConfig;
+  return doc;
 }
 
 /** Builds and validates the run configuration. Throws ConfigError listing every problem. */

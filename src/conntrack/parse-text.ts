@@ -144,7 +144,7 @@ export function parseTextLine(line: string, opts: TextParseOptions = {}): Conntr
   let tcpState: string | undefined;
   let field = 0; // 0: l3/l4 name, 1: l4num (or l3num), 2: after l4num
   let s = 0;
-  let e = 0;
+  let e: number;
   let rescan = false;
   for (;;) {
     while (i < len && isSpace(line.charCodeAt(i))) i++;

@@ -15,7 +15,7 @@
 //   <year>2026</year></when></flow> [USERSPACE] portid=3537971441
 // (one line in the output). `<timestamp>` needs `ktimestamp` in -o; `<when>` (1 s resolution,
 // the conntrack process's local time) needs `timestamp`; counters only with nf_conntrack_acct=1.
-import type { ConntrackEvent, ConntrackEventType, Counters, Endpoint, Tuple } from './types.js';
+import type { ConntrackEvent, ConntrackEventType, Counters, Tuple } from './types.js';
 import { ParseError, PORT_PROTOCOLS, calendarToNs, parseUint } from './parse-error.js';
 
 export interface XmlParseOptions {
@@ -71,7 +71,7 @@ function parseDir(line: string, from: number, to: number): Dir | string {
     dport = parseUint(dp);
     if (Number.isNaN(sport) || Number.isNaN(dport) || sport > 65535 || dport > 65535) return 'bad port';
   }
-  const d: Dir = { tuple: { src: { addr: src, port: sport } as Endpoint, dst: { addr: dst, port: dport } }, l3, proto };
+  const d: Dir = { tuple: { src: { addr: src, port: sport }, dst: { addr: dst, port: dport } }, l3, proto };
   const ca = line.indexOf('<counters>', l4a);
   if (ca >= 0 && ca < to) {
     const p = parseUint(inner(line, '<packets>', '</packets>', ca, to) ?? '');

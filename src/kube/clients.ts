@@ -82,7 +82,7 @@ export function apiStatus(e: unknown): number | undefined {
 export function apiMessage(e: unknown): string {
   if (e instanceof k8s.ApiException) {
     const body: unknown = typeof e.body === 'string' ? safeJson(e.body) : e.body;
-    const msg = body && typeof body === 'object' && 'message' in body ? String((body as { message: unknown }).message) : undefined;
+    const msg = body && typeof body === 'object' && 'message' in body ? String(body.message) : undefined;
     return `${e.code}: ${msg ?? e.message.split('\n')[0]}`;
   }
   return (e as Error).message ?? String(e);

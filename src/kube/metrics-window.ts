@@ -252,7 +252,7 @@ export function withFallback(primary: MetricsSource, fallback: MetricsSource): M
         try {
           return await fallback.read();
         } catch (e2) {
-          throw new Error(`${primary.name}: ${(e1 as Error).message}; ${fallback.name}: ${(e2 as Error).message}`);
+          throw new Error(`${primary.name}: ${(e1 as Error).message}; ${fallback.name}: ${(e2 as Error).message}`, { cause: e2 });
         }
       }
     },

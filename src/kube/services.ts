@@ -4,7 +4,7 @@
 // network_programming_duration metric measures from the moment the kit made the change.
 import type * as k8s from '@kubernetes/client-node';
 import { bulk, type BulkOptions, type BulkResult } from './bulk.js';
-import { apiStatus, type KubeClients } from './clients.js';
+import type { KubeClients } from './clients.js';
 import { sessionLabels, sessionSelector } from './session.js';
 
 export const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time';

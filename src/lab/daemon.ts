@@ -22,7 +22,7 @@ export interface RunningDaemon {
 }
 
 export async function startDaemon(stateDir: string, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<RunningDaemon> {
-  const state = (await readLabState(stateDir)) as OrchestratedState | undefined;
+  const state: OrchestratedState | undefined = await readLabState(stateDir);
   if (!state?.lab) throw new Error(`no lab recorded in ${stateDir}/lab.json: the daemon is started by kube-sli lab up`);
   const info = state.lab;
   const plan = planNetwork({ labId: info.labId, nodes: info.nodes, nodeCidr: info.nodeCidr, clusterCidr: info.clusterCidr, serviceCidr: info.serviceCidr });

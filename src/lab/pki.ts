@@ -113,7 +113,7 @@ function pemOf(label: string, der: ArrayBuffer): string {
 function derOf(pem: string): ArrayBuffer {
   const b64 = pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
   const buf = Buffer.from(b64, 'base64');
-  return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+  return buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
 }
 
 function subjectOf(cn: string, orgs: readonly string[] = []): x509.JsonName {
@@ -127,7 +127,7 @@ interface Ca {
 }
 
 async function newKeys(): Promise<CryptoKeyPair> {
-  return crypto.subtle.generateKey(KEY_ALG, true, ['sign', 'verify']) as Promise<CryptoKeyPair>;
+  return crypto.subtle.generateKey(KEY_ALG, true, ['sign', 'verify']);
 }
 
 async function createCa(cn: string): Promise<Ca> {
@@ -198,7 +198,8 @@ async function loadCa(dir: string, name: 'ca' | 'front-proxy-ca'): Promise<Ca> {
   const privateKey = await crypto.subtle.importKey('pkcs8', derOf(await readFile(p.key, 'utf8')), KEY_ALG, true, [
     'sign',
   ]);
-  const publicKey = await cert.publicKey.export(KEY_ALG, ['verify'], crypto);
+  // @peculiar/x509 types this with the DOM's CryptoKey, which this tsconfig (no DOM lib) lacks
+  const publicKey = (await cert.publicKey.export(KEY_ALG, ['verify'], crypto)) as CryptoKey;
   return { cert, keys: { privateKey, publicKey } };
 }
 

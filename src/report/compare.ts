@@ -226,7 +226,7 @@ function ref(doc: ReportDocument, name: string): ComparedReport {
   return r;
 }
 
-const show = (v: unknown) => (v === null || v === undefined ? 'unknown' : String(v));
+const show = (v: string | number | boolean | null | undefined) => (v === null || v === undefined ? 'unknown' : String(v));
 
 function environmentDifferences(b: ReportDocument, c: ReportDocument): EnvironmentDifference[] {
   const out: EnvironmentDifference[] = [];

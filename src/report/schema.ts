@@ -9,7 +9,7 @@ import { REPORT_SCHEMA_VERSION, type ReportDocument, type SeriesNote } from './t
 
 // The schema ships as JSON next to this file; require() loads it without Node 20's
 // "JSON modules are experimental" warning.
-export const reportSchema: Record<string, unknown> = createRequire(import.meta.url)('./report.schema.json');
+export const reportSchema: Record<string, unknown> = createRequire(import.meta.url)('./report.schema.json') as Record<string, unknown>;
 
 /** Thrown for a report that cannot be used; message is "<file>: <problem>". */
 export class ReportFileError extends Error {

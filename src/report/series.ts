@@ -245,8 +245,8 @@ export function buildSeries(r: SliResult, cap = DEFAULT_RESERVOIR_CAP): SeriesRe
       throw new SliResultError(`${id}: ${(err as Error).message}`);
     }
     built = fromHistogram(r, h, cap);
-  } else if (typeof s === 'object' && typeof (s as ArrayLike<number>).length === 'number') {
-    built = fromSamples(r, s as ArrayLike<number>, cap, id);
+  } else if (typeof s === 'object' && typeof s.length === 'number') {
+    built = fromSamples(r, s, cap, id);
   } else {
     throw new SliResultError(`${id}: samples must be an array of numbers, a LatencyHistogram or {encodedHistogram}`);
   }

@@ -101,7 +101,7 @@ function quantileReplicator(samples: ArrayLike<number>, q: number): Replicator {
 }
 
 function meanReplicator(samples: ArrayLike<number>, cap: number): Replicator {
-  const xs = Float64Array.from(samples as ArrayLike<number>);
+  const xs = Float64Array.from(samples);
   const n = xs.length;
   const estimate = mean(xs);
   if (n === 0) return { estimate, draw: () => NaN };

@@ -18,7 +18,7 @@ function checkQ(q: number): void {
 
 /** Sorted copy as a Float64Array (numeric sort, much faster than Array#sort with a comparator). */
 export function sortedCopy(samples: ArrayLike<number>): Float64Array {
-  const sorted = Float64Array.from(samples as ArrayLike<number>);
+  const sorted = Float64Array.from(samples);
   for (let i = 0; i < sorted.length; i++) {
     if (Number.isNaN(sorted[i])) throw new RangeError(`sample ${i} is NaN`);
   }

@@ -107,7 +107,7 @@ export function validateSlo(slo: SloSpec): ValidatedSlo {
   if (raw.confidence !== undefined) {
     const c = raw.confidence;
     if (!(typeof c === 'number' && c > 0 && c < 1)) {
-      problems.push(`confidence: must be a number in (0, 1) such as 0.95, got ${String(c)}`);
+      problems.push(`confidence: must be a number in (0, 1) such as 0.95, got ${JSON.stringify(c)}`);
     }
   }
   if (raw.labels !== undefined) {

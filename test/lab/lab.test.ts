@@ -5,12 +5,11 @@
 // and an exec readiness probe, a missing image, `lab down` leaving nothing (processes,
 // namespaces, mounts, cgroups, files); and `lab down` after SIGKILL of every lab process. Temp state dirs and free loopback ports, so it never meets another lab.
 // Needs Linux + root.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { repoRoot } from '../../src/lab/binaries.js';

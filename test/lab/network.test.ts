@@ -52,7 +52,7 @@ async function startEcho(ns: string, host: string, port: number): Promise<ChildP
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   started.push(child);
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`echo server in ${ns} did not start`)), 10_000);
     lines.once('line', () => {

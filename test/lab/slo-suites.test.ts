@@ -138,8 +138,8 @@ describe.skipIf(!!labSkipReason)('SLO suites against the lab', () => {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     // killed mid-way: once the agent runs and Services are being created
     await expect.poll(() => /Services \d+\/4999/.test(out) || child.exitCode !== null, { timeout: 5 * 60_000, interval: 200 }).toBe(true);
     expect(child.exitCode, `the run ended before it could be killed:\n${out.slice(-2000)}`).toBeNull();

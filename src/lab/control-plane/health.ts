@@ -56,7 +56,7 @@ export async function waitReady(
   okBody?: RegExp,
 ): Promise<number> {
   const t0 = Date.now();
-  let last = 'no answer yet';
+  let last: string;
   for (;;) {
     if (!(await isRecordedProcessAlive(rec))) {
       const tail = await logTail(rec.logFile);

@@ -31,7 +31,7 @@ export function portIsFree(port: number, host = '127.0.0.1'): Promise<boolean> {
 export async function portOwner(port: number): Promise<string | undefined> {
   const inodes = new Set<string>();
   for (const f of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
+    let text: string;
     try {
       text = await readFile(f, 'utf8');
     } catch {
@@ -45,7 +45,7 @@ export async function portOwner(port: number): Promise<string | undefined> {
     }
   }
   if (inodes.size === 0) return undefined;
-  let pids: string[] = [];
+  let pids: string[];
   try {
     pids = (await readdir('/proc')).filter((d) => /^\d+$/.test(d));
   } catch {

@@ -56,7 +56,7 @@ export class RunRegistry {
 
 /** A page of a run's results, from `since`, at most `limit`. */
 export function runView(r: Run, since: number, limit: number): RunView {
-  const results = r.results.slice(since, since + limit) as RunView['results'];
+  const results = r.results.slice(since, since + limit);
   const v: RunView = {
     id: r.id,
     mode: r.spec.mode,

@@ -109,7 +109,7 @@ function v6bytes(a: string): number[] {
   const [head = '', tail = ''] = a.split('::');
   const h = head ? head.split(':') : [];
   const t = tail ? tail.split(':') : [];
-  const groups = a.includes('::') ? [...h, ...Array(8 - h.length - t.length).fill('0'), ...t] : h;
+  const groups = a.includes('::') ? [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t] : h;
   return groups.flatMap((g) => {
     const v = parseInt(g, 16);
     return [v >> 8, v & 0xff];

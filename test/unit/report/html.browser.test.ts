@@ -88,10 +88,10 @@ describe.skipIf(!HAVE_CHROMIUM)(title, () => {
     await page.goto(pathToFileURL(file).href);
     // In-page code as strings: the project's tsconfig has no DOM types, on purpose.
     await page.waitForFunction('window.__kubeSli !== undefined && window.__kubeSli.done === true', undefined, { timeout: 20_000 });
-    const state = (await page.evaluate('window.__kubeSli')) as PageState;
+    const state = await page.evaluate<PageState>('window.__kubeSli');
     // Pixels actually drawn on each chart's canvas (not just an empty frame). Series strokes
     // are saturated colours; grid lines and text are grey.
-    const inked = (await page.evaluate(`(${JSON.stringify(expectedCharts)}).map(function (id) {
+    const inked = await page.evaluate<number[]>(`(${JSON.stringify(expectedCharts)}).map(function (id) {
       var canvas = document.querySelector('#' + id + ' canvas');
       if (!canvas) return 0;
       var data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
@@ -101,7 +101,7 @@ describe.skipIf(!HAVE_CHROMIUM)(title, () => {
         if (a > 0 && Math.max(r, g, b) - Math.min(r, g, b) > 60) colored++;
       }
       return colored;
-    })`)) as number[];
+    })`);
     await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
     await page.close();
     return { state, problems, foreign, inked };

@@ -18,9 +18,9 @@ interface ImagePlan {
   cluster?: string;
 }
 interface ImagePlanModule {
-  planImage(argv: string[], ctx: { env?: Record<string, string | undefined>; version: string; tmpDir?: string }): ImagePlan;
-  imageReference(o: { env?: Record<string, string | undefined>; version: string; tag?: string }): string;
-  splitReference(ref: string): { repository: string; tag: string | undefined };
+  planImage: (argv: string[], ctx: { env?: Record<string, string | undefined>; version: string; tmpDir?: string }) => ImagePlan;
+  imageReference: (o: { env?: Record<string, string | undefined>; version: string; tag?: string }) => string;
+  splitReference: (ref: string) => { repository: string; tag: string | undefined };
   ImagePlanError: new (message: string, exitCode?: number) => Error & { exitCode: number };
   DEFAULT_REPOSITORY: string;
 }

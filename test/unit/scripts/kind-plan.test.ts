@@ -9,7 +9,7 @@ interface KindPlan {
   config: { proxyMode: string; workers?: number; nodeImage?: string };
 }
 interface KindModule {
-  planKind(argv: string[]): KindPlan;
+  planKind: (argv: string[]) => KindPlan;
   KindPlanError: new (message: string) => Error & { exitCode: number };
 }
 const { planKind, KindPlanError } = (await import(new URL('../../../scripts/kind.mjs', import.meta.url).href)) as KindModule;
