@@ -37,7 +37,7 @@ test('no failed connection and no throughput dip while Services churn', async ({
   }
   run.log(`churn: ${rounds} rounds of ${batch} Services created and endpoints removed`);
   const [req, str] = await Promise.all([requests, streams]);
-  await deleteSessionServices(run.clients, namespace, run.target.session).catch(() => undefined);
+  await deleteSessionServices(run.clients, namespace, run.target.session).catch((e: unknown) => run.log(`churn: deleting the churned Services failed, they stay until the namespace goes: ${(e as Error).message}`));
 
   // failed / attempted, per client
   const ratios = loadgens.map((_, i) => {

@@ -170,7 +170,13 @@ export async function nodePreflight(o: { cniBinDir: string; cniConfDir?: string 
     throw new LabPreflightError(`CNI plugin(s) ${missing.join(', ')} not found in ${o.cniBinDir}. Fix: apt-get install containernetworking-plugins (they go to /usr/lib/cni), or give --cni-bin-dir the directory that holds them.`);
   }
   if (o.cniConfDir) {
-    const confs = (await readdir(o.cniConfDir).catch(() => undefined))?.filter((f) => /\.(conf|conflist|json)$/.test(f));
+    // only a missing directory "does not exist"; anything else (permissions, not a directory) as it is
+    const confs = (
+      await readdir(o.cniConfDir).catch((e: unknown) => {
+        if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw e;
+      })
+    )?.filter((f) => /\.(conf|conflist|json)$/.test(f));
     if (confs === undefined) throw new LabPreflightError(`--cni-conf-dir ${o.cniConfDir} does not exist. Fix: give a directory holding a CNI .conflist or .conf file.`);
     if (confs.length === 0) throw new LabPreflightError(`--cni-conf-dir ${o.cniConfDir} holds no CNI configuration (*.conflist, *.conf, *.json). Fix: put your network's configuration there, or leave the option out for the lab's own (ptp + host-local).`);
   }
@@ -216,7 +222,7 @@ export async function labPreflight(o: {
       throw new LabPreflightError(`"${tool}" is not on PATH, and --proxy-mode ${o.proxyMode} needs it. Fix: install ${pkg} (e.g. apt-get install ${pkg}), or choose the other proxy mode.`);
     }
   }
-  const existing = (await readLabState(o.stateDir)) as OrchestratedState | undefined;
+  const existing: OrchestratedState | undefined = await readLabState(o.stateDir);
   if (existing) {
     const live = await liveProcesses(existing);
     if (live.length > 0 || (existing.startingPid && existing.startingPid !== process.pid && (await procInfo(existing.startingPid)))) {
@@ -461,7 +467,7 @@ export interface LabDownReport {
 /** Tears the lab down from lab.json (and the state dir's default labId); idempotent. */
 export async function labDown(stateDirIn: string = defaultStateDir(), opts: { labId?: string; graceMs?: number } = {}): Promise<LabDownReport> {
   const stateDir = resolve(stateDirIn);
-  const state = (await readLabState(stateDir)) as OrchestratedState | undefined;
+  const state: OrchestratedState | undefined = await readLabState(stateDir);
   const report: LabDownReport = { stopped: [], namespaces: [], killedPids: [], unmounted: [], cgroupsRemoved: 0, kernelTunables: 'unchanged', removed: false };
   if (state) {
     // stopControlPlane stops every recorded process newest first: kube-proxies, kubelets,
@@ -487,6 +493,7 @@ export async function labDown(stateDirIn: string = defaultStateDir(), opts: { la
     errors.push(...cg.errors);
   }
   report.kernelTunables = await restoreKernelTunables();
+  if (report.kernelTunables.startsWith('failed: ')) errors.push(`kernel tunables: ${report.kernelTunables.slice('failed: '.length)}`);
   if (state) {
     await updateLabState(stateDir, (s) => {
       s.netns = [];
@@ -553,7 +560,7 @@ export interface LabStatus {
 
 export async function labStatus(stateDirIn: string = defaultStateDir(), opts: { queryNodes?: boolean } = {}): Promise<LabStatus> {
   const stateDir = resolve(stateDirIn);
-  const state = (await readLabState(stateDir)) as OrchestratedState | undefined;
+  const state: OrchestratedState | undefined = await readLabState(stateDir);
   if (!state) return { stateDir, state: 'down', processes: [], netns: [] };
   const processes = await Promise.all(state.processes.map(async (p) => ({ name: p.name, pid: p.pid, alive: await isRecordedProcessAlive(p) })));
   const present = new Set(await listNetns());

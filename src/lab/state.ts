@@ -128,7 +128,7 @@ export async function readLabState(dir: string): Promise<LabState | undefined> {
   if (s.version !== STATE_VERSION) {
     throw new StateError(`${join(dir, STATE_FILE)} has version ${String(s.version)}, this kube-sli understands ${STATE_VERSION}`);
   }
-  return { ...emptyState(), ...s } as LabState;
+  return { ...emptyState(), ...s };
 }
 
 /** Atomic write: temp file in the same directory, fsync, rename over the old file. */
@@ -159,6 +159,7 @@ export async function updateLabState(dir: string, fn: (s: LabState) => LabState 
     await writeLabState(dir, out);
     return out;
   });
+  // the caller gets the error through `next`; the chain only orders the writes
   chains.set(dir, next.catch(() => undefined));
   return next;
 }
@@ -170,7 +171,7 @@ export async function removeStateDir(dir: string): Promise<void> {
   // nodes/: containerd and kubelet state of the real nodes; lab down unmounts everything
   // below the state dir before it gets here
   for (const p of [l.pki, l.kubeconfigs, l.logs, l.etcdData, join(dir, 'nodes')]) await rm(p, { recursive: true, force: true });
-  let names: string[] = [];
+  let names: string[];
   try {
     names = await readdir(dir);
   } catch {

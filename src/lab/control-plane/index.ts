@@ -363,7 +363,9 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     };
   } catch (e) {
     progress(`start failed; stopping what was started and removing ${dir}`);
-    await stopControlPlane(dir, { graceMs: timeouts.stopGraceMs }).catch(() => undefined);
+    await stopControlPlane(dir, { graceMs: timeouts.stopGraceMs }).catch((se: unknown) =>
+      progress(`stopping after the failed start failed too (run kube-sli lab down): ${(se as Error).message}`),
+    );
     throw e;
   }
 }

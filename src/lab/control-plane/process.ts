@@ -65,7 +65,8 @@ export async function spawnDetached(o: SpawnOptions): Promise<ProcessRecord> {
       ...(o.cwd ? { cwd: o.cwd } : {}),
     };
     const child = execa(file, args, options);
-    // Never await it: the process belongs to the lab, not to this CLI call.
+    // Never await it: the process belongs to the lab, not to this CLI call. With reject: false
+    // it settles with its result; a spawn failure is awaited below (no pid).
     child.catch(() => undefined);
     child.unref();
     const pid = child.pid;

@@ -111,7 +111,11 @@ export async function kitKey(repo: string, baseKey: string): Promise<{ key: stri
   h.update(ignore);
   for (const src of dockerfileCopySources(dockerfile)) {
     const p = join(repo, src);
-    const s = await stat(p).catch(() => undefined);
+    const s = await stat(p).catch((e: unknown) => {
+      // only a missing path is "not in the repo"; anything else (permissions, I/O) as it is
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    });
     if (!s) throw new ImageBuildError(`the Dockerfile copies "${src}", which is not in ${repo}`);
     const files = s.isDirectory() ? (await walk(p)).filter((f) => !/(^|\/)node_modules\//.test(relative(repo, f))).sort() : [p];
     for (const f of files) h.update(`${relative(repo, f)} ${await fileSha(f)}\n`);
@@ -225,7 +229,7 @@ export async function ensureLabImages(o: EnsureImagesOptions): Promise<LabImage[
         await b.run(['config', '--cmd', '["/bin/sh"]', '--env', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', '--label', `io.kube-sli.base=${BASE_SUITE}`, c], 'base config');
         await b.run(['commit', '--quiet', c, baseRef], 'base commit');
       } finally {
-        await b.run(['rm', c], 'base container').catch(() => undefined);
+        await b.run(['rm', c], 'base container').catch((e: unknown) => log(`images: could not remove the working container ${c} (remove it with buildah rm): ${(e as Error).message}`));
       }
     } finally {
       await rm(tmp, { recursive: true, force: true });
@@ -241,7 +245,7 @@ export async function ensureLabImages(o: EnsureImagesOptions): Promise<LabImage[
       await b.run(['run', '--isolation', 'chroot', '--network', 'host', c, '--', 'sh', '-c', `apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${BUILD_APT_PACKAGES.join(' ')} && apt-get clean && rm -rf /var/lib/apt/lists/*`], 'build base');
       await b.run(['commit', '--quiet', c, buildRef], 'build base commit');
     } finally {
-      await b.run(['rm', c], 'build base container').catch(() => undefined);
+      await b.run(['rm', c], 'build base container').catch((e: unknown) => log(`images: could not remove the working container ${c} (remove it with buildah rm): ${(e as Error).message}`));
     }
     log(`images: build base ${buildRef} in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   }
@@ -266,7 +270,7 @@ export async function ensureLabImages(o: EnsureImagesOptions): Promise<LabImage[
         await b.run(['config', ...cfg, '--label', `io.kube-sli.agnhost.sha256=${agnSha}`, c], w.role);
         await b.run(['commit', '--quiet', c, w.ref], w.role);
       } finally {
-        await b.run(['rm', c], w.role).catch(() => undefined);
+        await b.run(['rm', c], w.role).catch((e: unknown) => log(`images: could not remove the working container ${c} (remove it with buildah rm): ${(e as Error).message}`));
       }
     }
     await b.pushArchive(w.ref, w.archive);

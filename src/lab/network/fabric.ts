@@ -72,6 +72,7 @@ export async function createLabNetwork(plan: NetworkPlan): Promise<LabNetwork> {
   try {
     await buildFabric(plan);
   } catch (e) {
+    // best effort: the build error is the one to report; lab down removes what is left
     await destroyAll(plan.labId).catch(() => undefined);
     throw e;
   }

@@ -162,7 +162,7 @@ export async function recordKernelTunables(file = TUNABLES_FILE): Promise<void> 
 }
 
 /** Puts the recorded values back when no lab's kubelet cgroups remain on the machine. */
-export async function restoreKernelTunables(file = TUNABLES_FILE): Promise<'restored' | 'other-labs-up' | 'nothing-recorded'> {
+export async function restoreKernelTunables(file = TUNABLES_FILE): Promise<'restored' | 'other-labs-up' | 'nothing-recorded' | `failed: ${string}`> {
   let rec: { values: Record<string, string> };
   try {
     rec = JSON.parse(await readFile(file, 'utf8')) as { values: Record<string, string> };
@@ -173,9 +173,12 @@ export async function restoreKernelTunables(file = TUNABLES_FILE): Promise<'rest
     const others = (await readdir(h, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory() && e.name.startsWith('ksli-'));
     if (others.length > 0) return 'other-labs-up';
   }
+  const failed: string[] = [];
   for (const [t, v] of Object.entries(rec.values)) {
-    if ((KUBELET_TUNABLES as readonly string[]).includes(t)) await writeFile(`/proc/sys/${t}`, v).catch(() => undefined);
+    if ((KUBELET_TUNABLES as readonly string[]).includes(t)) await writeFile(`/proc/sys/${t}`, v).catch((e: unknown) => failed.push(`${t}=${v} (${(e as Error).message})`));
   }
+  // keep the record so that the next lab down tries again
+  if (failed.length > 0) return `failed: could not put back ${failed.join(', ')}; the values stay recorded in ${file}`;
   await rm(file, { force: true });
   return 'restored';
 }

@@ -59,6 +59,7 @@ export function startStreamRun(id: string, spec: StreamRunSpec): Run {
         if (rec.errors.length < STREAM_ERRORS_KEPT) rec.errors.push(c.error!);
       }
       if (signal.aborted) break;
+      // rejects only when aborted, which ends the wait early; the loop checks signal.aborted
       await sleep(RECONNECT_DELAY_MS, undefined, { signal }).catch(() => undefined);
       if (!signal.aborted) rec.reconnects++;
     }
