@@ -42,7 +42,7 @@ export async function benchServices(n = 10_000): Promise<ServicesFigures> {
       deleteObjectsPerSecond: (2 * n) / deleteSeconds,
     };
   } finally {
-    await labDown(stateDir).catch(() => undefined);
+    await labDown(stateDir).catch((e: unknown) => console.error(`lab down ${stateDir} failed, it may be left behind: ${(e as Error).message}`));
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -70,7 +70,7 @@ export async function benchDefaultProfile(): Promise<ProfileFigures> {
     const lines = String(r.all ?? '').split('\n');
     return { seconds: (performance.now() - t0) / 1000, exitCode: r.exitCode ?? -1, tail: lines.filter((l) => /PASS|FAIL|INCONCLUSIVE|conformant/.test(l)).join('\n') };
   } finally {
-    await labDown(join(dir, 'lab')).catch(() => undefined);
+    await labDown(join(dir, 'lab')).catch((e: unknown) => console.error(`lab down ${join(dir, 'lab')} failed, it may be left behind: ${(e as Error).message}`));
     await rm(dir, { recursive: true, force: true });
   }
 }

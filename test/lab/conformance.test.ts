@@ -15,7 +15,7 @@ import { freeControlPlanePorts, labSkipReason } from './support/ports.js';
 if (labSkipReason) console.warn(`conformance test skipped: ${labSkipReason}`);
 const dirs: string[] = [];
 afterAll(async () => {
-  for (const d of dirs) await labDown(d).catch(() => undefined);
+  for (const d of dirs) await labDown(d).catch((e: unknown) => console.error(`lab down ${d} failed, it may be left behind: ${(e as Error).message}`));
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 

@@ -47,7 +47,7 @@ describe.skipIf(skipReason !== undefined)('lab control plane', () => {
     binaries = await findBinaries({ onProgress: (l) => console.log(l) });
   }, 20 * 60_000);
   afterAll(async () => {
-    for (const d of await readdir(root).catch(() => [])) await stopControlPlane(join(root, d)).catch(() => undefined);
+    for (const d of await readdir(root).catch(() => [])) await stopControlPlane(join(root, d)).catch((e: unknown) => console.error(`stopping the control plane in ${d} failed, it may be left behind: ${(e as Error).message}`));
     await rm(root, { recursive: true, force: true });
   });
 

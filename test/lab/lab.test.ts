@@ -41,7 +41,7 @@ const dirs: string[] = [];
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   // a failed test must not leave a lab behind
-  for (const d of dirs) await labDown(d).catch(() => undefined);
+  for (const d of dirs) await labDown(d).catch((e: unknown) => console.error(`lab down ${d} failed, it may be left behind: ${(e as Error).message}`));
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 

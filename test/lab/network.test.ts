@@ -143,8 +143,8 @@ describe.skipIf(skip)('lab network (root, real namespaces)', () => {
     for (const c of started) if (c.exitCode === null) c.kill('SIGKILL');
     await relays?.close();
     await new Promise<void>((r) => (apiserver ? apiserver.close(() => r()) : r()));
-    await destroyAll(LAB).catch(() => undefined);
-    await destroyAll(CRASH_LAB).catch(() => undefined);
+    await destroyAll(LAB).catch((e: unknown) => console.error(`removing lab network ${LAB} failed, it may be left behind: ${(e as Error).message}`));
+    await destroyAll(CRASH_LAB).catch((e: unknown) => console.error(`removing lab network ${CRASH_LAB} failed, it may be left behind: ${(e as Error).message}`));
     if (dir) await rm(dir, { recursive: true, force: true });
   }, 60_000);
 

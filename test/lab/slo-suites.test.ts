@@ -23,7 +23,7 @@ if (labSkipReason) console.warn(`SLO suite tests skipped: ${labSkipReason}`);
 const dirs: string[] = [];
 const labs: string[] = [];
 afterAll(async () => {
-  for (const d of labs) await labDown(d).catch(() => undefined);
+  for (const d of labs) await labDown(d).catch((e: unknown) => console.error(`lab down ${d} failed, it may be left behind: ${(e as Error).message}`));
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
