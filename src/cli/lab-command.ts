@@ -191,7 +191,9 @@ export async function labCommand(argv: string[]): Promise<number> {
         const r = await labDown(a.stateDir);
         err(
           `kube-sli lab: down: stopped ${r.stopped.filter((s) => s.outcome !== 'not-running').length} process(es), ` +
-            `removed ${r.namespaces.length} namespace(s)${r.removed ? `, removed ${a.stateDir}` : `; ${a.stateDir} kept (it holds files the lab did not make)`}`,
+            `removed ${r.namespaces.length} namespace(s)${r.removed ? `, removed ${a.stateDir}` : `; ${a.stateDir} kept (it holds files the lab did not make)`}` +
+            // not an error: a /proc/sys this machine will not write must not block lab down forever
+            (r.kernelTunables.startsWith('failed: ') ? `; kernel tunables: ${r.kernelTunables}` : ''),
         );
         return EXIT.ok;
       }
