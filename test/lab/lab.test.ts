@@ -321,7 +321,7 @@ describe.skipIf(skipReason !== undefined)('kube-sli lab (root, real components)'
     await expectNothingLeft(stateDir, state.lab!.labId, state.processes.map((x) => x.pid));
     const status = await execa(process.execPath, [bin, 'lab', 'status'], { env });
     expect(status.stdout).toContain(': down');
-  });
+  }, 12 * 60_000);
 
   it('lab up (iptables) → same checks → lab down leaves nothing', async () => {
     const stateDir = await newStateDir();
@@ -331,7 +331,7 @@ describe.skipIf(skipReason !== undefined)('kube-sli lab (root, real components)'
     await labDown(stateDir);
     await expectNothingLeft(stateDir, r.labId, state.processes.map((x) => x.pid));
     await labDown(stateDir); // idempotent
-  });
+  }, 12 * 60_000);
 
   it('SIGKILL of every lab process, then lab down → nothing left', async () => {
     const stateDir = await newStateDir();
@@ -351,7 +351,7 @@ describe.skipIf(skipReason !== undefined)('kube-sli lab (root, real components)'
     const report = await labDown(stateDir);
     expect(report.namespaces.length).toBeGreaterThanOrEqual(3);
     await expectNothingLeft(stateDir, r.labId, pids);
-  });
+  }, 12 * 60_000);
 
   it('a port in use: refused before anything is made, naming the port and the fix', async () => {
     const stateDir = await newStateDir();
@@ -379,5 +379,5 @@ describe.skipIf(skipReason !== undefined)('kube-sli lab (root, real components)'
     expect(await mountsUnder(stateDir)).toEqual([]);
     expect(await labCgroupRoots(`f${process.pid % 1000}`)).toEqual([]);
     expect(await exists(stateDir)).toBe(false);
-  });
+  }, 12 * 60_000);
 });
