@@ -1,8 +1,8 @@
 // SLI last_service_latency_ratio: the Service the dataplane reaches last is no slower
 // than the one it reaches first. iptables searches the KUBE-SERVICES chain rule by rule,
 // in an order of kube-proxy's choosing (not creation order), so the first and last
-// Services are read from a node's rules through the agent (src/agent/dataplane.ts) and
-// measured: p50 first-packet latency to the last over p50 to the first, both from the same
+// Services are read from a node's rules through the agent (src/agent/dataplane.ts), before
+// and after (a reordering voids the result), and measured: p50 first-packet latency to the last over p50 to the first, both from the same
 // source (boundary capture, or the client's connect() when no SYN toward a VIP crosses
 // the wire). nftables looks Services up in a map, where position costs nothing: there the
 // two ends of the map's listing are measured and the note says so. Both Services point at
@@ -59,7 +59,11 @@ export async function measureLastService(scene: { run: Run; backend: Backend; se
   const tb = await measureStreams(loadgens, agent, { ...streams, targets: [ends.last] });
   record.observe(SLI.throughput, { source: 'conntrack', labels: { ...labels, service: 'first' }, samples: values(ta.conntrack, (f) => f.throughputBytesPerSecond) });
   record.observe(SLI.throughput, { source: 'conntrack', labels: { ...labels, service: 'last' }, samples: values(tb.conntrack, (f) => f.throughputBytesPerSecond) });
-  const mixed = fa.source !== fb.source ? `the first Service's samples come from ${fa.source}, the last's from ${fb.source}: a ratio across sources compares two different clocks` : undefined;
+  // iptables rewrites KUBE-SERVICES in its own map order at each sync: the order must
+  // still hold after the measurement, or the ends measured were not the ends
+  const after = dataplaneEnds(await agent.dataplane(node, mode), reachable);
+  const moved = after && (after.first.host !== ends.first.host || after.last.host !== ends.last.host) ? `the dataplane reordered its rules during the measurement (now ${after.first.host} first, ${after.last.host} last)` : undefined;
+  const mixed = fa.source !== fb.source ? `the first Service's samples come from ${fa.source}, the last's from ${fb.source}: a ratio across sources compares two different clocks` : moved;
   return [
     record.judgeRatio(slo, {
       source: fb.source,
