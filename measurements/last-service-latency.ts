@@ -74,8 +74,7 @@ export async function measureLastService(scene: { run: Run; backend: Backend; se
       notes: [
         `p50 to the last over p50 to the first Service in the dataplane (${where}); ${backend.podIps.length} backend pods behind both`,
         ...(listing.ordered ? [] : ['nftables looks Services up in a map: position costs nothing, these are the ends of the listing']),
-        ...a.notes,
-        ...b.notes,
+        ...new Set([...a.notes, ...b.notes]),
       ],
       ...(mixed ? { invalid: mixed } : {}),
     }),
