@@ -26,6 +26,8 @@ const DEADLINES = {
   agentSettleMs: 60_000,
   /** kube-proxy metrics scrape through nodes/proxy */
   metricsScrapeMs: 15_000,
+  /** one object of a bulk create or delete, retries included */
+  bulkItemMs: 5 * 60_000,
   /** `kube-sli gc`: everything of a session gone */
   gcMs: 120_000,
 } as const;

@@ -6,8 +6,11 @@
 export interface WaitOptions {
   /** deadline in ms (take it from TIMEOUTS) */
   timeout: number;
-  /** pause between attempts in ms (take it from TIMEOUTS) */
-  interval: number;
+  /**
+   * pause between attempts in ms (take it from TIMEOUTS), or a backoff computed from the
+   * number of failed attempts so far and the last error (e.g. an API's Retry-After)
+   */
+  interval: number | ((attempt: number, lastError: unknown) => number);
   /** what is awaited, for the error: "3 loadgen pods Ready" */
   what: string;
   /** AbortSignal that ends the wait early (the error names the reason) */
@@ -63,11 +66,13 @@ function pause(ms: number, signal?: AbortSignal): Promise<void> {
  * timeout message. Throw StopWaiting(e) to give up at once with e.
  */
 export async function waitFor<T>(condition: () => Attempt<T> | Promise<Attempt<T>>, o: WaitOptions): Promise<T> {
-  if (!(o.timeout >= 0) || !(o.interval > 0)) throw new RangeError(`waitFor(${o.what}): timeout must be >= 0 and interval > 0, got ${o.timeout} and ${o.interval}`);
+  if (!(o.timeout >= 0) || (typeof o.interval === 'number' && !(o.interval > 0))) {
+    throw new RangeError(`waitFor(${o.what}): timeout must be >= 0 and interval > 0, got ${o.timeout} and ${String(o.interval)}`);
+  }
   const deadline = performance.now() + o.timeout;
   let lastError: unknown;
   let lastState: string | undefined;
-  for (;;) {
+  for (let attempt = 0; ; attempt++) {
     if (o.signal?.aborted) throw new Error(`${o.what}: aborted (${String(o.signal.reason)})`);
     try {
       const r = await condition();
@@ -81,6 +86,7 @@ export async function waitFor<T>(condition: () => Attempt<T> | Promise<Attempt<T
     }
     const left = deadline - performance.now();
     if (left <= 0) throw new WaitTimeoutError(o.what, o.timeout, lastError, lastState);
-    await pause(Math.min(o.interval, left), o.signal);
+    const interval = typeof o.interval === 'number' ? o.interval : Math.max(0, o.interval(attempt, lastError));
+    await pause(Math.min(interval, left), o.signal);
   }
 }

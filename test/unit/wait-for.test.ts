@@ -54,6 +54,22 @@ describe('waitFor', () => {
     expect(calls).toBe(1);
   });
 
+  it('a backoff interval gets the attempt number and the last error', async () => {
+    const seen: [number, string][] = [];
+    let calls = 0;
+    await waitFor(
+      () => {
+        if (++calls < 3) throw new Error(`e${calls}`);
+        return true;
+      },
+      { timeout: 5000, interval: (n, e) => (seen.push([n, (e as Error).message]), 1), what: 'backoff' },
+    );
+    expect(seen).toEqual([
+      [0, 'e1'],
+      [1, 'e2'],
+    ]);
+  });
+
   it('rejects a non-positive interval', async () => {
     await expect(waitFor(() => true, { timeout: 10, interval: 0, what: 'x' })).rejects.toThrow(/interval > 0/);
   });
