@@ -6,7 +6,7 @@ import { loadRunConfig } from '../../../src/config/knobs.js';
 import { SLI } from '../../../src/config/profiles.js';
 import { syntheticEndpointSlice } from '../../../src/kube/services.js';
 import type { FlowJson } from '../../../src/agent/records.js';
-import { fillerEndpoints } from '../../../fixtures/big-service.js';
+import { fillerEndpoints, fillerServiceSet } from '../../../fixtures/big-service.js';
 import { enoughCaptured, pick } from '../../../fixtures/measure.js';
 import { programmingSample } from '../../../fixtures/programming.js';
 import { Recorder } from '../../../fixtures/results.js';
@@ -33,8 +33,8 @@ describe('ENDPOINTS_PER_SERVICE', () => {
 
   it('5 endpoints per Service yield EndpointSlices with 5 endpoints: the pods, then addresses that never receive traffic', () => {
     const perService = loadRunConfig({ ENDPOINTS_PER_SERVICE: '5' }).workload.endpointsPerService;
-    const spec = { namespace: 'ns', session: 's', prefix: 'sli-fill', count: 1, endpointsPerService: perService, endpointIps: (i: number) => fillerEndpoints(i, perService, pods).ips };
-    const slice = syntheticEndpointSlice(spec, 0);
+    const spec = fillerServiceSet({ namespace: 'ns', session: 's', first: 0, count: 3, perService, podIps: pods, targetPort: 8080 });
+    const slice = syntheticEndpointSlice(spec, 2);
     const ips = slice.endpoints.map((e) => e.addresses[0]!);
     expect(ips).toHaveLength(5);
     expect(ips.slice(0, 2).sort()).toEqual([...pods].sort());
