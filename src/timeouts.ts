@@ -30,6 +30,16 @@ const DEADLINES = {
   bulkItemMs: 5 * 60_000,
   /** `kube-sli gc`: everything of a session gone */
   gcMs: 120_000,
+  /** lab: a daemon started by `lab up` (wrapper) execs the real program */
+  labExecMs: 10_000,
+  /** lab: the lab daemon wrote its ready file */
+  labDaemonReadyMs: 30_000,
+  /** lab: a node's containerd answers on its socket */
+  labContainerdMs: 30_000,
+  /** lab: one `ctr images import` of a lab image into a node */
+  labImageImportMs: 300_000,
+  /** lab: every node Ready after its kubelet started */
+  labNodesReadyMs: 120_000,
 } as const;
 
 /** Polling intervals and per-connection timeouts, never scaled. */
@@ -56,6 +66,10 @@ const INTERVALS = {
   probeConnectTimeoutMs: 250,
   /** between two programming-probe connects */
   probeIntervalMs: 10,
+  /** lab: polling a process that is about to exec */
+  labExecPollMs: 20,
+  /** lab: polling a daemon, a socket or the Nodes */
+  labPollMs: 100,
 } as const;
 
 export class TimeoutFactorError extends Error {

@@ -368,12 +368,14 @@ describe.skipIf(skipReason !== undefined)('kube-sli lab (root, real components)'
   it('a failure late in lab up undoes everything it made', async () => {
     const stateDir = await newStateDir();
     const before = await listNetns();
-    // the Nodes cannot be Ready within 0 ms: fails after every step has run
-    const err = await labUp({ stateDir, ports: await labPorts(), readyTimeoutMs: 0, labId: `f${process.pid % 1000}` }).then(
+    // a flag the kubelet rejects: it exits at once, after everything before it ran
+    // (control plane, network, containerd, image import)
+    const err = await labUp({ stateDir, ports: await labPorts(), kubeletArgs: ['--no-such-kubelet-flag=1'], labId: `f${process.pid % 1000}` }).then(
       () => undefined,
       (e: unknown) => e as Error,
     );
     expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/kubelet\/node\d .*(exited|exec)[\s\S]*no-such-kubelet-flag/);
     expect((await listNetns()).filter((n) => !before.includes(n))).toEqual([]);
     expect(await processesUsing(stateDir)).toEqual([]);
     expect(await mountsUnder(stateDir)).toEqual([]);
