@@ -18,7 +18,7 @@ import { freeControlPlanePorts } from '../src/lab/control-plane/index.js';
 import { ensureLabImages } from '../src/lab/images/build.js';
 import { AGNHOST_IMAGE } from '../src/lab/images/refs.js';
 import { labDown, labUp } from '../src/lab/lab.js';
-import { waitFor } from '../src/lab/wait.js';
+import { waitFor } from '../src/wait-for.js';
 import { histogramQuantile } from '../src/sli/prometheus.js';
 
 export interface NodeFigures {
@@ -69,7 +69,7 @@ export async function benchNodes(o: { pods?: number } = {}): Promise<NodeFigures
         const ready = list.items.filter((p) => p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')).length;
         return ready === pods ? true : undefined;
       },
-      { timeoutMs: 15 * 60_000, intervalMs: 500, what: `${pods} pods Ready` },
+      { timeout: 15 * 60_000, interval: 500, what: `${pods} pods Ready` },
     );
     const allReadySeconds = (Date.now() - t0) / 1000;
     // the kubelets' own SLI histogram, both nodes merged bucket by bucket

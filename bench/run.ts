@@ -5,13 +5,14 @@ import { benchCapture } from './capture.bench.js';
 import { benchConntrackBurst, burstTable } from './conntrack-burst.bench.js';
 import { benchConntrack, benchConntrackXml } from './conntrack.bench.js';
 import { benchLab } from './lab.bench.js';
+import { benchConformance, benchNodes } from './nodes.bench.js';
 import { benchReport } from './report.bench.js';
 import { benchDefaultProfile, benchServices } from './slo.bench.js';
 
 const only = process.argv.slice(2);
 // the lab benchmark brings up real clusters and programs 10,000 Services per proxy mode
 // (~10 min each on 2 cores): it runs only when asked for, `npm run bench -- lab [N]`
-const OPT_IN = new Set(['lab']);
+const OPT_IN = new Set(['lab', 'nodes', 'conformance']);
 const want = (name: string): boolean => (only.length === 0 ? !OPT_IN.has(name) : only.includes(name));
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
@@ -72,6 +73,21 @@ if (want('slo')) {
     const r = await benchDefaultProfile();
     console.log(`slo: default profile, default workload, every suite on a fresh lab: ${(r.seconds / 60).toFixed(1)} min, exit ${r.exitCode}   [target <= 10 min]\n${r.tail}`);
   }
+}
+if (want('nodes') || want('lab')) {
+  const pods = Number(process.env.BENCH_PODS ?? 100);
+  const r = await benchNodes({ pods });
+  console.log(`nodes: images found in the cache in ${r.imagesCachedSeconds.toFixed(1)} s; warm lab up (2 real nodes) to every node Ready in ${r.upSeconds.toFixed(1)} s   [target <= 60 s]`);
+  console.log(`nodes: lab up phases (ms since start): ${Object.entries(r.phases).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+  console.log(
+    `nodes: ${r.pods} pods (agnhost pause, over 2 nodes) all Ready in ${r.allReadySeconds.toFixed(1)} s; kubelet_pod_start_sli_duration_seconds over ${r.podStartCount} pods: ` +
+      `p50 ${r.podStartP50.toFixed(2)} s, p99 ${r.podStartP99.toFixed(2)} s (bucket-interpolated, histogram_quantile)`,
+  );
+}
+if (want('conformance')) {
+  const r = await benchConformance();
+  console.log(`conformance: [sig-network] [Conformance] on the lab: ${r.passed} passed, ${r.failed.length} failed, ${r.skipped} skipped in ${(r.seconds / 60).toFixed(1)} min`);
+  for (const f of r.failed) console.log(`  failed: ${f}`);
 }
 if (want('lab')) {
   const n = Number(only.find((a) => /^\d+$/.test(a)) ?? 10_000);

@@ -11,6 +11,7 @@ import type { SettleResult } from '../conntrack/tracker.js';
 import type { LossReport } from '../conntrack/types.js';
 import { parseCidr } from '../net/cidr.js';
 import { runIn, sysctl } from '../netns/netns.js';
+import { readDataplaneServices } from './dataplane.js';
 import { AgentMetrics } from './metrics.js';
 import type { FlowJson } from './records.js';
 import { FlowSink, type HistogramName } from './sink.js';
@@ -293,6 +294,16 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
         (r) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(r)),
         (e: Error) => res.writeHead(500).end(`settle failed: ${e.message}\n`),
       );
+    } else if (url.pathname === '/dataplane/services' && req.method === 'GET') {
+      const mode = url.searchParams.get('mode');
+      if (mode !== 'nftables' && mode !== 'iptables') {
+        res.writeHead(400).end('mode must be nftables or iptables (kube-proxy --proxy-mode)\n');
+        return;
+      }
+      readDataplaneServices(opts.netns, mode).then(
+        (r) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(r)),
+        (e: Error) => res.writeHead(500).end(`reading the ${mode} Service rules failed: ${e.message}\n`),
+      );
     } else if (url.pathname === '/kube-proxy/metrics' && req.method === 'GET') {
       relayKubeProxy(res);
     } else if (url.pathname === '/status') {
@@ -302,7 +313,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       const ok = (s.capture?.running ?? true) && (s.conntrack?.running ?? true);
       res.writeHead(ok ? 200 : 503).end(ok ? 'ok\n' : `collector down: ${s.capture?.error ?? s.conntrack?.error}\n`);
     } else {
-      res.writeHead(404).end('try /metrics, /flows?since=0, /status, /healthz, /kube-proxy/metrics, POST /settle\n');
+      res.writeHead(404).end('try /metrics, /flows?since=0, /status, /healthz, /kube-proxy/metrics, /dataplane/services?mode=nftables|iptables, POST /settle\n');
     }
   });
   try {

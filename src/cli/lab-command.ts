@@ -38,6 +38,7 @@ options:
   --cni-bin-dir <dir>      CNI plugin binaries (default /usr/lib/cni)
   --cni-conf-dir <dir>     your CNI configuration instead of the lab's (ptp + host-local per node):
                            run the suites against your own plugin
+  --kubelet-arg <flag>     an extra kubelet flag, e.g. --kubelet-arg=--max-pods=250 (repeatable)
   status:
   --json                   machine-readable
   -h, --help               this text (also: kube-sli lab <subcommand> --help)
@@ -57,6 +58,7 @@ export interface LabArgs {
   all: boolean;
   cniBinDir?: string;
   cniConfDir?: string;
+  kubeletArgs: string[];
 }
 
 /** Parses and validates; throws UsageError (exit 2) before anything is touched. */
@@ -64,7 +66,7 @@ export function parseLabArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   const [sub, ...rest] = argv;
   if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
     if (sub === undefined) throw new UsageError(`missing subcommand\n\n${LAB_USAGE}`);
-    return { sub: 'help', stateDir: '', nodes: 2, proxyMode: 'nftables', ports: {}, json: false, all: false };
+    return { sub: 'help', stateDir: '', nodes: 2, proxyMode: 'nftables', ports: {}, json: false, all: false, kubeletArgs: [] };
   }
   if (!['up', 'down', 'status', 'list', 'images', 'kubeconfig', 'daemon'].includes(sub)) {
     throw new UsageError(`unknown subcommand "${sub}"; use up, down, status, list, images or kubeconfig\n\n${LAB_USAGE}`);
@@ -76,6 +78,7 @@ export function parseLabArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     ports: { type: 'string' },
     'cni-bin-dir': { type: 'string' },
     'cni-conf-dir': { type: 'string' },
+    'kubelet-arg': { type: 'string', multiple: true },
   } as const;
   let values;
   try {
@@ -94,8 +97,10 @@ export function parseLabArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   } catch (e) {
     throw new UsageError(`${(e as Error).message}\n\n${LAB_USAGE}`);
   }
-  const v = values as Record<string, string | boolean | undefined>;
-  if (v.help) return { sub: 'help', stateDir: '', nodes: 2, proxyMode: 'nftables', ports: {}, json: false, all: false };
+  const v = values as Record<string, string | boolean | string[] | undefined>;
+  const kubeletArgs = Array.isArray(v['kubelet-arg']) ? v['kubelet-arg'] : [];
+  for (const k of kubeletArgs) if (!/^--[a-z0-9-]+(=.*)?$/.test(k)) throw new UsageError(`--kubelet-arg "${k}" must be one kubelet flag, e.g. --kubelet-arg=--max-pods=250`);
+  if (v.help) return { sub: 'help', stateDir: '', nodes: 2, proxyMode: 'nftables', ports: {}, json: false, all: false, kubeletArgs: [] };
   const stateDir = typeof v['state-dir'] === 'string' ? v['state-dir'] : defaultStateDir(env);
   if (stateDir === '') throw new UsageError('--state-dir must not be empty');
 
@@ -139,6 +144,7 @@ export function parseLabArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     all: v.all === true,
     ...(typeof v['cni-bin-dir'] === 'string' ? { cniBinDir: v['cni-bin-dir'] } : {}),
     ...(typeof v['cni-conf-dir'] === 'string' ? { cniConfDir: v['cni-conf-dir'] } : {}),
+    kubeletArgs,
   };
 }
 
@@ -161,6 +167,7 @@ export async function labCommand(argv: string[]): Promise<number> {
           ports: a.ports,
           ...(a.cniBinDir ? { cniBinDir: a.cniBinDir } : {}),
           ...(a.cniConfDir ? { cniConfDir: a.cniConfDir } : {}),
+          kubeletArgs: a.kubeletArgs,
           onProgress: (m) => err(m.startsWith('kube-sli') ? m : `kube-sli lab: ${m}`),
         });
         process.stdout.write(`${r.kubeconfigPath}\n`);

@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { SloValidationError, ThresholdError, validateSlo } from '../sli/index.js';
 import { loadProfile, ProfileError, SLI, type ProfiledSlo, type ProfileName, type SliName } from './profiles.js';
+import { timeoutFactor, TimeoutFactorError } from '../timeouts.js';
 
 export interface Workload {
   /** scale points: numbers of Services, swept in order */
@@ -187,6 +188,12 @@ export function loadRunConfig(
       workload.image = raw;
       sources['workload.image'] = where;
     }
+  }
+  try {
+    timeoutFactor(env);
+  } catch (e) {
+    if (!(e instanceof TimeoutFactorError)) throw e;
+    problems.push(e.message);
   }
   if (workload.clientConcurrency > workload.connPerClient) {
     problems.push(

@@ -25,6 +25,7 @@ export const SLI = {
   churnFailures: 'churn_failed_connections_ratio',
   churnThroughputDip: 'churn_throughput_dip_ratio',
   lastServiceLatency: 'last_service_latency_ratio',
+  failedConnections: 'failed_connections_ratio',
 } as const;
 export type SliName = (typeof SLI)[keyof typeof SLI];
 
@@ -95,6 +96,12 @@ const PROFILES: Record<ProfileName, Record<SliName, ProfiledSlo>> = {
       minSamples: 500,
       origin: "the kit's bound (no community SLI): the last of N Services is no slower to reach than the first (p50)",
     },
+    [SLI.failedConnections]: {
+      sli: SLI.failedConnections,
+      thresholds: ['max<=0'],
+      minSamples: 1,
+      origin: 'a connection to a programmed Service that fails is a dataplane fault: failed / attempted connections of each measurement, zero allowed',
+    },
   },
   strict: {
     [SLI.programming]: {
@@ -156,6 +163,12 @@ const PROFILES: Record<ProfileName, Record<SliName, ProfiledSlo>> = {
       thresholds: ['ratio<=1.2'],
       minSamples: 500,
       origin: 'lab: nftables reaches the last of 10,000 Services as fast as the first',
+    },
+    [SLI.failedConnections]: {
+      sli: SLI.failedConnections,
+      thresholds: ['max<=0'],
+      minSamples: 1,
+      origin: 'no connection to a programmed Service may fail',
     },
   },
 };

@@ -1,6 +1,8 @@
 // Creating or deleting thousands of objects fast without hurting the API server: bounded
 // concurrency, retry with backoff on 429 (honouring Retry-After), 409 on create is success
 // when the object already exists, 5xx retried a few times; progress while it runs.
+import { TIMEOUTS } from '../timeouts.js';
+import { StopWaiting, waitFor, WaitTimeoutError } from '../wait-for.js';
 import * as k8s from '@kubernetes/client-node';
 import { apiMessage, apiStatus } from './clients.js';
 
@@ -33,8 +35,6 @@ export class BulkError extends Error {
   }
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 function retryAfterMs(e: unknown, attempt: number): number {
   if (e instanceof k8s.ApiException) {
     const ra = Number(e.headers?.['retry-after']);
@@ -63,22 +63,30 @@ export async function bulk<T>(items: readonly T[], op: (item: T, index: number) 
   const worker = async (): Promise<void> => {
     while (next < items.length && failures.length === 0) {
       const i = next++;
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await op(items[i] as T, i);
-          break;
-        } catch (e) {
-          const status = apiStatus(e);
-          if (status !== undefined && tolerate.has(status)) break;
-          const transient = status === 429 || (status !== undefined && status >= 500) || status === undefined;
-          if (status === 429) throttled++;
-          if (!transient || attempt + 1 >= attempts) {
-            failures.push({ index: i, status, message: apiMessage(e) });
-            return;
-          }
-          retries++;
-          await sleep(retryAfterMs(e, attempt));
-        }
+      let attempt = 0;
+      try {
+        // transient errors (throttling, 5xx, no answer) are tried again after a backoff
+        await waitFor(
+          async () => {
+            try {
+              await op(items[i] as T, i);
+              return true;
+            } catch (e) {
+              const status = apiStatus(e);
+              if (status !== undefined && tolerate.has(status)) return true;
+              const transient = status === 429 || (status !== undefined && status >= 500) || status === undefined;
+              if (status === 429) throttled++;
+              if (!transient || ++attempt >= attempts) throw new StopWaiting(e as Error);
+              retries++;
+              throw e;
+            }
+          },
+          { timeout: TIMEOUTS.bulkItemMs, interval: (n, e) => retryAfterMs(e, n), what: `item ${i}` },
+        );
+      } catch (e) {
+        const cause = e instanceof WaitTimeoutError ? e.lastError : e;
+        failures.push({ index: i, status: apiStatus(cause), message: apiMessage(cause) });
+        return;
       }
       done++;
       report(false);

@@ -19,9 +19,11 @@ import { bulk } from './bulk.js';
 import { apiStatus, type KubeClients } from './clients.js';
 import { heartbeatTime, isStale } from './heartbeat.js';
 import { SESSION_LABEL } from './session.js';
+import { TIMEOUTS } from '../timeouts.js';
+import { StopWaiting, waitFor, WaitTimeoutError } from '../wait-for.js';
 
 export const DEFAULT_STALE_MS = 60_000;
-export const DEFAULT_GC_TIMEOUT_MS = 120_000;
+export const DEFAULT_GC_TIMEOUT_MS = TIMEOUTS.gcMs;
 
 export interface GcOptions {
   /** only this session, whatever its heartbeat says */
@@ -204,7 +206,6 @@ function namespaceAge(ns: k8s.V1Namespace, now: number): string {
   return created ? `no heartbeat, created ${formatAge(now - new Date(created).getTime())} ago` : 'no heartbeat, no creation time';
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export async function gcSessions(clients: KubeClients, o: GcOptions = {}): Promise<GcResult> {
   const staleMs = o.staleMs ?? DEFAULT_STALE_MS;
@@ -319,12 +320,11 @@ export async function gcSessions(clients: KubeClients, o: GcOptions = {}): Promi
 
   // wait until everything is gone; delete again what reappeared (a ReplicaSet that was
   // not yet collected recreating a Pod, the EndpointSlice controller mirroring a Service)
-  const deadline = Date.now() + (o.timeoutMs ?? DEFAULT_GC_TIMEOUT_MS);
-  const poll = o.pollMs ?? 500;
+  const timeoutMs = o.timeoutMs ?? DEFAULT_GC_TIMEOUT_MS;
   let leftNs = [...doomedNs];
   let leftObjs: Found[] = strays;
   let lastReport = 0;
-  for (;;) {
+  const allGone = async (): Promise<boolean> => {
     leftNs = (
       await Promise.all(
         leftNs.map(async (name) => {
@@ -342,18 +342,7 @@ export async function gcSessions(clients: KubeClients, o: GcOptions = {}): Promi
       leftObjs = (await findObjects(clients, labelSelector)).filter(isStray);
       for (const x of leftObjs) counted.add(x.uid);
     }
-    if (leftNs.length === 0 && leftObjs.length === 0) break;
-    if (Date.now() >= deadline) {
-      result.objects = counted.size;
-      const why = await Promise.all(leftNs.map((name) => stuckReason(clients, name)));
-      throw new GcTimeoutError(
-        `not gone after ${formatAge(o.timeoutMs ?? DEFAULT_GC_TIMEOUT_MS)}: ` +
-          [...why, ...leftObjs.map((x) => `${x.kind} ${x.namespace}/${x.name}${x.deleting ? ' (terminating)' : ''}`)].join('; ') +
-          '. Fix: look for finalizers or unavailable API services on the namespaces (kubectl get namespace NAME -o yaml), then run gc again.',
-        result,
-        { namespaces: leftNs, objects: leftObjs.map((x) => `${x.kind} ${x.namespace}/${x.name}`) },
-      );
-    }
+    if (leftNs.length === 0 && leftObjs.length === 0) return true;
     const recreated = leftObjs.filter((x) => !x.deleting);
     if (recreated.length > 0) {
       const groups = new Map<string, { namespace: string; session: string; kinds: Set<Kind> }>();
@@ -365,11 +354,34 @@ export async function gcSessions(clients: KubeClients, o: GcOptions = {}): Promi
       }
       await deleteGroups([...groups.values()]);
     }
-    if (Date.now() - lastReport > 5_000) {
+    if (Date.now() - lastReport > TIMEOUTS.progressEveryMs) {
       lastReport = Date.now();
       progress(`waiting: ${leftNs.length} namespace(s) terminating, ${leftObjs.length} object(s) left`);
     }
-    await sleep(poll);
+    return false;
+  };
+  try {
+    await waitFor(
+      async () => {
+        try {
+          return await allGone();
+        } catch (e) {
+          throw new StopWaiting(e as Error);
+        }
+      },
+      { timeout: timeoutMs, interval: o.pollMs ?? TIMEOUTS.gcPollMs, what: 'session objects gone' },
+    );
+  } catch (e) {
+    if (!(e instanceof WaitTimeoutError)) throw e;
+    result.objects = counted.size;
+    const why = await Promise.all(leftNs.map((name) => stuckReason(clients, name)));
+    throw new GcTimeoutError(
+      `not gone after ${formatAge(timeoutMs)}: ` +
+        [...why, ...leftObjs.map((x) => `${x.kind} ${x.namespace}/${x.name}${x.deleting ? ' (terminating)' : ''}`)].join('; ') +
+        '. Fix: look for finalizers or unavailable API services on the namespaces (kubectl get namespace NAME -o yaml), then run gc again.',
+      result,
+      { namespaces: leftNs, objects: leftObjs.map((x) => `${x.kind} ${x.namespace}/${x.name}`) },
+    );
   }
   result.objects = counted.size;
   progress(`gone: ${doomedNs.size} namespace(s), ${counted.size} object(s) in other namespaces`);

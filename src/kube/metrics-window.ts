@@ -8,6 +8,7 @@
 // kube-proxy's metrics to 127.0.0.1:10249, which the API server cannot reach; the kit's
 // node agent (hostNetwork) relays it on /kube-proxy/metrics, read through pods/proxy
 // (agentKubeProxySource, withFallback).
+import { TIMEOUTS } from '../timeouts.js';
 import { histogramDelta, histogramQuantile, type PromHistogram } from '../sli/prometheus.js';
 import type { KubeClients } from './clients.js';
 import { counterValue, gaugeValue, histogramSeries, labelsKey, mergeHistograms, parseMetrics, samples, type Families } from './prom-text.js';
@@ -223,7 +224,7 @@ export function kubeProxySources(clients: KubeClients, nodes: string[], o: { por
   return nodes.map((node) => ({
     name: `kube-proxy ${node} (nodes/proxy :${port})`,
     node,
-    read: () => proxyText(clients, { kind: 'node', name: node, port }, '/metrics', { timeoutMs: o.timeoutMs ?? 15_000 }),
+    read: () => proxyText(clients, { kind: 'node', name: node, port }, '/metrics', { timeoutMs: o.timeoutMs ?? TIMEOUTS.metricsScrapeMs }),
   }));
 }
 
@@ -236,7 +237,7 @@ export function agentKubeProxySource(
   return {
     name: `kube-proxy ${agent.node} (agent ${agent.namespace}/${agent.pod}:${port})`,
     node: agent.node,
-    read: () => proxyText(clients, { kind: 'pod', namespace: agent.namespace, name: agent.pod, port }, '/kube-proxy/metrics', { timeoutMs: agent.timeoutMs ?? 15_000 }),
+    read: () => proxyText(clients, { kind: 'pod', namespace: agent.namespace, name: agent.pod, port }, '/kube-proxy/metrics', { timeoutMs: agent.timeoutMs ?? TIMEOUTS.metricsScrapeMs }),
   };
 }
 

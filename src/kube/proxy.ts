@@ -4,6 +4,7 @@
 // client-node has typed helpers for these but they return bodies as strings without
 // status or headers, and they open a TLS connection per call; this is one https.request
 // with the kubeconfig's credentials and a keep-alive agent.
+import { TIMEOUTS } from '../timeouts.js';
 import http from 'node:http';
 import https from 'node:https';
 import type { KubeClients } from './clients.js';
@@ -81,7 +82,7 @@ export async function proxyRequest(clients: KubeClients, target: ProxyTarget, pa
     headers['content-type'] = 'application/json';
     headers['content-length'] = String(Buffer.byteLength(body));
   }
-  const timeoutMs = o.timeoutMs ?? 30_000;
+  const timeoutMs = o.timeoutMs ?? TIMEOUTS.proxyRequestMs;
   return new Promise<ProxyResponse>((resolve, reject) => {
     const request = url.protocol === 'http:' ? http.request : https.request;
     const req = request(url, { method: opts.method, headers, agent: url.protocol === 'https:' ? agent : undefined, auth: opts.auth }, (res) => {

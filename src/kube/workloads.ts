@@ -5,6 +5,8 @@
 import type * as k8s from '@kubernetes/client-node';
 import { apiStatus, type KubeClients } from './clients.js';
 import { sessionLabels } from './session.js';
+import { TIMEOUTS } from '../timeouts.js';
+import { StopWaiting, waitFor, WaitTimeoutError } from '../wait-for.js';
 
 export { AGNHOST_IMAGE } from './images.js';
 import { AGNHOST_IMAGE } from './images.js';
@@ -117,8 +119,6 @@ export class WaitError extends Error {
   override name = 'WaitError';
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 function podProblem(p: k8s.V1Pod): string | undefined {
   for (const cs of p.status?.containerStatuses ?? []) {
     const w = cs.state?.waiting;
@@ -141,26 +141,33 @@ export async function waitPodsReady(
   namespace: string,
   labelSelector: string,
   count: number,
-  o: { timeoutMs: number; what: string; onProgress?: (msg: string) => void },
+  o: { timeoutMs: number; intervalMs?: number; what: string; onProgress?: (msg: string) => void },
 ): Promise<k8s.V1Pod[]> {
-  const deadline = Date.now() + o.timeoutMs;
   let last = '';
-  for (;;) {
-    const pods = (await clients.core.listNamespacedPod({ namespace, labelSelector })).items.filter((p) => !p.metadata?.deletionTimestamp);
-    const ready = pods.filter(isReady);
-    if (ready.length >= count) return ready;
-    const problems = pods.map(podProblem).filter((x): x is string => !!x);
-    if (problems.length > 0) {
-      throw new WaitError(`${o.what}: pods cannot start: ${problems.join('; ')}. If the image is not reachable from the cluster, set SLI_IMAGE to an image it can pull (scripts/image.mjs builds and pushes the kit image)`);
-    }
-    const line = `${o.what}: ${ready.length}/${count} Ready`;
-    if (line !== last) o.onProgress?.(line);
-    last = line;
-    if (Date.now() > deadline) {
-      const pending = pods.filter((p) => !isReady(p)).map((p) => `${p.metadata?.name} ${p.status?.phase ?? 'Unknown'}${p.spec?.nodeName ? '' : ' (unscheduled)'}`);
-      throw new WaitError(`${o.what}: only ${ready.length} of ${count} pods Ready after ${o.timeoutMs / 1000} s; not ready: ${pending.join(', ') || 'none created'}`);
-    }
-    await sleep(250);
+  try {
+    return await waitFor(
+      async () => {
+        const pods = (await clients.core.listNamespacedPod({ namespace, labelSelector })).items.filter((p) => !p.metadata?.deletionTimestamp);
+        const ready = pods.filter(isReady);
+        if (ready.length >= count) return ready;
+        const problems = pods.map(podProblem).filter((x): x is string => !!x);
+        if (problems.length > 0) {
+          throw new StopWaiting(
+            new WaitError(`${o.what}: pods cannot start: ${problems.join('; ')}. If the image is not reachable from the cluster, set SLI_IMAGE to an image it can pull (scripts/image.mjs builds and pushes the kit image)`),
+          );
+        }
+        const line = `${o.what}: ${ready.length}/${count} Ready`;
+        if (line !== last) o.onProgress?.(line);
+        last = line;
+        const notReady = pods.filter((p) => !isReady(p)).map((p) => `${p.metadata?.name} ${p.status?.phase ?? 'Unknown'}${p.spec?.nodeName ? '' : ' (unscheduled)'}`);
+        const pending = `only ${ready.length} of ${count} pods Ready; not ready: ${notReady.join(', ') || 'none created'}`;
+        return { pending };
+      },
+      { timeout: o.timeoutMs, interval: o.intervalMs ?? TIMEOUTS.pollMs, what: `${o.what}: ${count} pods Ready` },
+    );
+  } catch (e) {
+    if (e instanceof WaitTimeoutError) throw new WaitError(e.message);
+    throw e;
   }
 }
 

@@ -89,6 +89,7 @@ export async function findBinaries(opts: FindBinariesOptions = {}): Promise<LabB
 
   const envDir = env.KUBE_SLI_K8S_BIN_DIR;
   if (envDir) {
+    // whatever makes stat fail (missing, unreadable), the directory cannot be used: said below
     const s = await stat(envDir).catch(() => undefined);
     if (!s?.isDirectory()) {
       throw new BinariesError(

@@ -44,7 +44,8 @@ import { defaultStateDir, readLabState, removeStateDir, stateLayout, updateLabSt
 import { ensureLabImages, requireTool, type LabImage } from './images/build.js';
 import { DEFAULT_CNI_BIN_DIR, startLabNode } from './node/node.js';
 import { killCgroupProcesses, recordKernelTunables, removeLabCgroups, restoreKernelTunables, unmountUnder, CGROUP_V1_ROOT } from './node/teardown.js';
-import { waitFor } from './wait.js';
+import { TIMEOUTS } from '../timeouts.js';
+import { StopWaiting, waitFor } from '../wait-for.js';
 import { labIdsOnMachine, registeredLabs, registerLab, unregisterLab } from './registry.js';
 
 export { LabError };
@@ -102,6 +103,8 @@ export interface LabUpOptions {
   cniBinDir?: string;
   /** a CNI configuration directory of the user's; default: the lab's ptp + host-local */
   cniConfDir?: string;
+  /** extra kubelet flags, after the lab's own (a later flag wins) */
+  kubeletArgs?: string[];
 }
 
 export interface LabUpResult {
@@ -255,17 +258,17 @@ export interface DaemonReady {
   nodes: string[];
 }
 
-async function waitDaemonReady(stateDir: string, pid: number, argv: string[], startTicks: number, logFile: string, timeoutMs = 30_000): Promise<DaemonReady> {
+async function waitDaemonReady(stateDir: string, pid: number, argv: string[], startTicks: number, logFile: string, timeoutMs = TIMEOUTS.labDaemonReadyMs): Promise<DaemonReady> {
   const file = labPaths(stateDir).daemonReady;
   return waitFor(
     async () => {
       if (!(await isRecordedProcessAlive({ pid, argv, startTicks }))) {
-        throw new LabError(`the lab daemon (pid ${pid}) exited before it was ready; log ${logFile}:\n${await logTail(logFile)}`);
+        throw new StopWaiting(new LabError(`the lab daemon (pid ${pid}) exited before it was ready; log ${logFile}:\n${await logTail(logFile)}`));
       }
       const r = await readFile(file, 'utf8').then((t) => JSON.parse(t) as DaemonReady, () => undefined);
       return r?.pid === pid ? r : undefined;
     },
-    { timeoutMs, intervalMs: 100, what: `the lab daemon (pid ${pid}, log ${logFile})`, failFast: true },
+    { timeout: timeoutMs, interval: TIMEOUTS.labPollMs, what: `the lab daemon (pid ${pid}, log ${logFile})` },
   );
 }
 
@@ -297,15 +300,14 @@ async function waitNodesReady(kubeconfigPath: string, names: string[], timeoutMs
   await waitFor(
     async () => {
       for (const k of kubelets) {
-        if (!(await isRecordedProcessAlive(k))) throw new LabError(`${k.name} (pid ${k.pid}) exited; log ${k.logFile}:\n${await logTail(k.logFile)}`);
+        if (!(await isRecordedProcessAlive(k))) throw new StopWaiting(new LabError(`${k.name} (pid ${k.pid}) exited; log ${k.logFile}:\n${await logTail(k.logFile)}`));
       }
       const list = await api.listNode();
       const ready = new Set(list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata?.name ?? ''));
       const missing = names.filter((n) => !ready.has(n));
-      if (missing.length > 0) throw new Error(`not Ready: ${missing.join(', ')}`);
-      return true;
+      return missing.length > 0 ? { pending: `not Ready: ${missing.join(', ')}` } : true;
     },
-    { timeoutMs, intervalMs: 250, what: `nodes ${names.join(', ')} Ready (kubelet logs in the state dir's logs/)` },
+    { timeout: timeoutMs, interval: TIMEOUTS.labPollMs, what: `nodes ${names.join(', ')} Ready (kubelet logs in the state dir's logs/)` },
   ).catch((e: unknown) => {
     throw e instanceof LabError ? e : new LabError((e as Error).message);
   });
@@ -401,6 +403,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
           labId,
           node,
           kubeletArgv: cp.binaries.argv.kubelet,
+          kubeletArgs: opts.kubeletArgs ?? [],
           apiServerUrl: cp.apiServerUrl,
           pkiDir: layout.pki,
           caFile: cp.pki.ca.cert,
@@ -438,7 +441,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
     for (const node of plan.nodes) await sysctl(node.netns, { 'net.netfilter.nf_conntrack_acct': 1, 'net.netfilter.nf_conntrack_timestamp': 1 });
     progress(`kube-proxy programmed ${mode} rules on every node`);
 
-    await waitNodesReady(cp.kubeconfigPath, plan.nodes.map((n) => n.name), opts.readyTimeoutMs ?? 120_000, started.map((s) => s.kubelet));
+    await waitNodesReady(cp.kubeconfigPath, plan.nodes.map((n) => n.name), opts.readyTimeoutMs ?? TIMEOUTS.labNodesReadyMs, started.map((s) => s.kubelet));
     timings.nodesReady = Date.now() - t0;
     progress('all nodes Ready');
     await updateLabState(stateDir, (s) => {

@@ -320,7 +320,7 @@ describe.skipIf(skipReason !== undefined)('kube-sli lab (root, real components)'
     await expectNothingLeft(stateDir, state.lab!.labId, state.processes.map((x) => x.pid));
     const status = await execa(process.execPath, [bin, 'lab', 'status'], { env });
     expect(status.stdout).toContain(': down');
-  });
+  }, 12 * 60_000);
 
   it('lab up (iptables) → same checks → lab down leaves nothing', async () => {
     const stateDir = await newStateDir();
@@ -330,7 +330,7 @@ describe.skipIf(skipReason !== undefined)('kube-sli lab (root, real components)'
     await labDown(stateDir);
     await expectNothingLeft(stateDir, r.labId, state.processes.map((x) => x.pid));
     await labDown(stateDir); // idempotent
-  });
+  }, 12 * 60_000);
 
   it('SIGKILL of every lab process, then lab down → nothing left', async () => {
     const stateDir = await newStateDir();
@@ -350,7 +350,7 @@ describe.skipIf(skipReason !== undefined)('kube-sli lab (root, real components)'
     const report = await labDown(stateDir);
     expect(report.namespaces.length).toBeGreaterThanOrEqual(3);
     await expectNothingLeft(stateDir, r.labId, pids);
-  });
+  }, 12 * 60_000);
 
   it('a port in use: refused before anything is made, naming the port and the fix', async () => {
     const stateDir = await newStateDir();
@@ -367,16 +367,18 @@ describe.skipIf(skipReason !== undefined)('kube-sli lab (root, real components)'
   it('a failure late in lab up undoes everything it made', async () => {
     const stateDir = await newStateDir();
     const before = await listNetns();
-    // the Nodes cannot be Ready within 0 ms: fails after every step has run
-    const err = await labUp({ stateDir, ports: await labPorts(), readyTimeoutMs: 0, labId: `f${process.pid % 1000}` }).then(
+    // a flag the kubelet rejects: it exits at once, after everything before it ran
+    // (control plane, network, containerd, image import)
+    const err = await labUp({ stateDir, ports: await labPorts(), kubeletArgs: ['--no-such-kubelet-flag=1'], labId: `f${process.pid % 1000}` }).then(
       () => undefined,
       (e: unknown) => e as Error,
     );
     expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/kubelet\/node\d .*(exited|exec)[\s\S]*no-such-kubelet-flag/);
     expect((await listNetns()).filter((n) => !before.includes(n))).toEqual([]);
     expect(await processesUsing(stateDir)).toEqual([]);
     expect(await mountsUnder(stateDir)).toEqual([]);
     expect(await labCgroupRoots(`f${process.pid % 1000}`)).toEqual([]);
     expect(await exists(stateDir)).toBe(false);
-  });
+  }, 12 * 60_000);
 });

@@ -11,7 +11,8 @@ import { issueCert } from '../pki.js';
 import type { NodePlan } from '../network/plan.js';
 import type { ProcessRecord } from '../state.js';
 import type { LabImage } from '../images/build.js';
-import { waitFor } from '../wait.js';
+import { TIMEOUTS } from '../../timeouts.js';
+import { StopWaiting, waitFor } from '../../wait-for.js';
 import { cniConfList, containerdConfig, kubeletConfig, podResolvConf } from './config.js';
 import { nodeCgroupRoot, nodeLayout, type NodeLayout } from './layout.js';
 import { nsenterNet, spawnInNetns } from './spawn.js';
@@ -32,6 +33,8 @@ export interface StartNodeOptions {
   node: NodePlan;
   /** argv prefix of the kubelet (binaries.argv.kubelet) */
   kubeletArgv: readonly string[];
+  /** the user's extra kubelet flags, after the lab's */
+  kubeletArgs?: readonly string[];
   /** the API server as seen inside the node namespace (the lab's relay) */
   apiServerUrl: string;
   pkiDir: string;
@@ -52,7 +55,7 @@ export interface StartedNode {
   importMs: number;
 }
 
-export async function ctr(layout: NodeLayout, args: readonly string[], timeoutMs = 120_000): Promise<string> {
+export async function ctr(layout: NodeLayout, args: readonly string[], timeoutMs = TIMEOUTS.labImageImportMs): Promise<string> {
   const r = await execa('ctr', ['--address', layout.containerdSocket, '--namespace', 'k8s.io', ...args], { reject: false, all: true, timeout: timeoutMs });
   if (r.exitCode !== 0) throw new Error(`ctr ${args.join(' ')} failed (exit ${r.exitCode}): ${String(r.all).trim().split('\n').slice(-5).join(' | ')}`);
   return String(r.stdout);
@@ -82,15 +85,15 @@ export async function startLabNode(o: StartNodeOptions): Promise<StartedNode> {
   await o.onProcess(containerd);
   await waitFor(
     async () => {
-      if (!(await isRecordedProcessAlive(containerd))) throw new Error(`containerd on ${n.name} died: ${await logTail(containerd.logFile)}`);
+      if (!(await isRecordedProcessAlive(containerd))) throw new StopWaiting(new Error(`containerd on ${n.name} died: ${await logTail(containerd.logFile)}`));
       return (await execa('ctr', ['--address', l.containerdSocket, 'version'], { reject: false, timeout: 5_000 })).exitCode === 0;
     },
-    { timeoutMs: 30_000, intervalMs: 100, what: `containerd on ${n.name} to answer on ${l.containerdSocket}` },
+    { timeout: TIMEOUTS.labContainerdMs, interval: TIMEOUTS.labPollMs, what: `containerd on ${n.name} to answer on ${l.containerdSocket}` },
   );
   log(`containerd on ${n.name} up (pid ${containerd.pid})`);
 
   const t0 = Date.now();
-  for (const img of o.images) await ctr(l, ['images', 'import', img.archive], 300_000);
+  for (const img of o.images) await ctr(l, ['images', 'import', img.archive]);
   const importMs = Date.now() - t0;
   log(`${n.name}: imported ${o.images.map((i) => i.ref).join(', ')} in ${(importMs / 1000).toFixed(1)} s`);
 
@@ -106,7 +109,7 @@ export async function startLabNode(o: StartNodeOptions): Promise<StartedNode> {
   const kubelet = await spawnInNetns({
     name: `kubelet/${n.name}`,
     wrapper: nsenterNet(n.netns),
-    argv: [...o.kubeletArgv, `--config=${l.kubeletConfig}`, `--kubeconfig=${l.kubeletKubeconfig}`, `--root-dir=${l.kubeletDir}`, `--hostname-override=${n.name}`, `--node-ip=${n.internalIp}`, '--v=1'],
+    argv: [...o.kubeletArgv, `--config=${l.kubeletConfig}`, `--kubeconfig=${l.kubeletKubeconfig}`, `--root-dir=${l.kubeletDir}`, `--hostname-override=${n.name}`, `--node-ip=${n.internalIp}`, '--v=1', ...(o.kubeletArgs ?? [])],
     logFile: join(o.logDir, `kubelet-${n.name}.log`),
   });
   await o.onProcess(kubelet);

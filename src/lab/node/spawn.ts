@@ -2,7 +2,8 @@
 // `ip netns exec`) execs the daemon in place, so the PID stays the same; the record is
 // taken only once /proc shows the daemon's own argv, so `lab down` later signals exactly
 // that process and never a recycled PID.
-import { waitFor } from '../wait.js';
+import { TIMEOUTS } from '../../timeouts.js';
+import { StopWaiting, waitFor } from '../../wait-for.js';
 import { logTail, procInfo, spawnDetached } from '../control-plane/process.js';
 import type { ProcessRecord } from '../state.js';
 
@@ -19,10 +20,10 @@ export async function spawnInNetns(o: { name: string; wrapper: readonly string[]
   const info = await waitFor(
     async () => {
       const i = await procInfo(rec.pid);
-      if (!i || i.state === 'Z') throw new Error(`${o.name} exited at once: ${await logTail(rec.logFile)}`);
+      if (!i || i.state === 'Z') throw new StopWaiting(new Error(`${o.name} exited at once: ${await logTail(rec.logFile)}`));
       return i.cmdline.length === inner.length && i.cmdline.every((a, k) => a === inner[k]) ? i : undefined;
     },
-    { timeoutMs: o.execTimeoutMs ?? 10_000, intervalMs: 20, what: `${o.name} (pid ${rec.pid}) to exec`, failFast: true },
+    { timeout: o.execTimeoutMs ?? TIMEOUTS.labExecMs, interval: TIMEOUTS.labExecPollMs, what: `${o.name} (pid ${rec.pid}) to exec` },
   );
   return { ...rec, argv: inner, startTicks: info.startTicks };
 }

@@ -1,0 +1,124 @@
+// SLI first_packet_latency_seconds (kubernetes/community sig-scalability/slos
+// first_packet_latency.md): the client's SYN toward a Service VIP entering the node → the
+// SYN-ACK from the VIP leaving toward the client, from packet capture at the node
+// boundary. When no SYN toward a VIP crosses the wire (the dataplane translates at the
+// socket), the client's connect() time is the only view: the source is declared with
+// every result, never swapped silently. Client connect() and conntrack NEW→SEEN_REPLY are
+// recorded beside it.
+//
+// SLI first_packet_latency_scaling_ratio (the KubeCon NA 2024 talk "From Observability to
+// Performance"): p50 at the largest scale point over p50 at the smallest. A dataplane
+// whose rule search is linear in the number of Services (iptables) grows here. Taken only
+// between samples of the same source.
+import { caveat, definition } from '../src/report/notes.js';
+import type { NoteInput } from '../src/report/types.js';
+import type { Labels } from '../src/report/index.js';
+import type { SloSpec } from '../src/sli/index.js';
+import type { SliName } from '../src/config/profiles.js';
+import { SLI, type Backend, type Run, type ServiceScaler } from '../fixtures/index.js';
+import type { AgentFleet } from '../fixtures/agent.js';
+import type { Loadgen } from '../fixtures/loadgen.js';
+import { countConnections, firstPacketSamples, measureConnections, values, waitTargetsProgrammed, type ConnectionCount, type LatencySource } from '../fixtures/measure.js';
+import type { Judged, Recorder } from '../fixtures/results.js';
+import { judgeFailedConnections } from './failed-connections.js';
+
+export interface FirstPacketScene {
+  run: Run;
+  backend: Backend;
+  services: ServiceScaler;
+  loadgens: Loadgen[];
+  agent: AgentFleet;
+}
+
+/** One scale point: the judged samples and where they came from. */
+export interface FirstPacketPoint {
+  services: number;
+  source: LatencySource;
+  samples: number[];
+  count: ConnectionCount;
+  notes: NoteInput[];
+}
+
+/**
+ * Grows the cluster to n Services (the backend's own + n-1 fillers), waits until every
+ * node's dataplane has each Service a client will use, then runs CONN_PER_CLIENT short
+ * connections from every client, spread over the backend's Service and the reachable
+ * fillers (the talk's workload: no single rule position decides). Cross-checks are
+ * recorded on `record`.
+ */
+export async function measureFirstPacket(scene: FirstPacketScene, record: Recorder, n: number): Promise<FirstPacketPoint> {
+  const { run, backend, services, loadgens, agent } = scene;
+  await services.scaleTo(Math.max(0, n - 1));
+  const fill = await services.reachable();
+  const targets = [backend.vip, ...fill.targets];
+  const notes = [...(fill.note ? [fill.note] : []), ...(await waitTargetsProgrammed(run.target.facts.proxyMode, agent, targets, loadgens.length))];
+  const m = await measureConnections(loadgens, agent, {
+    targets,
+    connections: run.config.workload.connPerClient,
+    concurrency: run.config.workload.clientConcurrency,
+  });
+  const labels = { services: String(n) };
+  record.observe(SLI.firstPacket, { source: 'client', labels, samples: values(m.client, (c) => c.connectSeconds) });
+  record.observe(SLI.firstPacket, { source: 'conntrack', labels, samples: values(m.conntrack, (f) => f.firstPacketSeconds), notes: [caveat('conntrack stamps NEW at confirmation, after the DNAT rule search: it hides the search cost')] });
+  const { source, samples } = firstPacketSamples(m);
+  return { services: n, source, samples, count: countConnections(m), notes: [...notes, ...m.notes, definition(`${targets.length} Services targeted`)] };
+}
+
+/** The p99 bound at one scale point, and the point's failed connections. */
+export function judgeFirstPacket(record: Recorder, slos: Record<SliName, SloSpec>, p: FirstPacketPoint): Judged[] {
+  const labels: Labels = { services: String(p.services) };
+  return [
+    record.judge(slos[SLI.firstPacket], { source: p.source, labels, samples: p.samples, notes: p.notes }),
+    judgeFailedConnections(record, slos[SLI.failedConnections], p.count, { ...labels, measurement: 'first-packet' }),
+  ];
+}
+
+/** The ratio's inputs, or why there is no honest ratio. */
+export function scalingInputs(lo: FirstPacketPoint | undefined, hi: FirstPacketPoint | undefined, points: { lo: number; hi: number }): { source: LatencySource | 'none'; numerator: number[]; denominator: number[]; invalid?: string } {
+  if (!lo || !hi) {
+    const missing = [!lo ? points.lo : undefined, !hi ? points.hi : undefined].filter((x) => x !== undefined).join(' and ');
+    return { source: lo?.source ?? hi?.source ?? 'none', numerator: hi?.samples ?? [], denominator: lo?.samples ?? [], invalid: `no first-packet samples at ${missing} Services in this run` };
+  }
+  if (lo.source !== hi.source) {
+    return {
+      source: hi.source,
+      numerator: hi.samples,
+      denominator: lo.samples,
+      invalid: `samples at ${lo.services} Services come from ${lo.source}, at ${hi.services} Services from ${hi.source}: a ratio across sources compares two different clocks`,
+    };
+  }
+  return { source: lo.source, numerator: hi.samples, denominator: lo.samples };
+}
+
+export function judgeScaling(record: Recorder, slo: SloSpec, lo: FirstPacketPoint | undefined, hi: FirstPacketPoint | undefined, points: { lo: number; hi: number }): Judged {
+  const r = scalingInputs(lo, hi, points);
+  return record.judgeRatio(slo, {
+    source: r.source,
+    labels: { from: String(points.lo), to: String(points.hi) },
+    numerator: r.numerator,
+    denominator: r.denominator,
+    statistic: { kind: 'quantile', q: 0.5 },
+    notes: [definition(`p50 first-packet latency at ${points.hi} Services over p50 at ${points.lo}, both from ${r.source}; a dataplane whose rule search is linear in the number of Services (iptables) grows here`)],
+    ...(r.invalid ? { invalid: r.invalid } : {}),
+  });
+}
+
+/**
+ * The sweep of one suite file: each scale point measured once, in ascending order (the
+ * Service set only grows). A fixture owns it, so tests share it through the fixture, not
+ * through module state; a point asked for after a larger one was measured is missing,
+ * and the ratio says so.
+ */
+export class FirstPacketSweep {
+  private readonly points = new Map<number, FirstPacketPoint>();
+  constructor(private readonly scene: FirstPacketScene) {}
+
+  async at(n: number, record: Recorder): Promise<FirstPacketPoint | undefined> {
+    const done = this.points.get(n);
+    if (done) return done;
+    if (this.scene.services.count > Math.max(0, n - 1)) return undefined;
+    const p = await measureFirstPacket(this.scene, record, n);
+    this.points.set(n, p);
+    return p;
+  }
+}

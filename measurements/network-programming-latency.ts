@@ -1,0 +1,102 @@
+// SLI network_programming_latency_seconds (kubernetes/community sig-scalability/slos
+// network_programming_latency.md): from a change written to the API until the dataplane
+// forwards accordingly, seen by an in-cluster prober that connects to the ClusterIP every
+// 10 ms (fixtures/programming.ts takes one sample). kube-proxy's own
+// network_programming_duration histogram is recorded beside it.
+//
+// Cases, each judged against the profile's SLO as written, with the profile's minSamples
+// samples each:
+// - new-service: a new Service gets its EndpointSlice; from the slice's write.
+// - one-more-service: the same with the largest scale point's Services present (a
+//   partial sync next to many rules).
+// - many-endpoints: a Service with BIG_SERVICE_ENDPOINTS endpoints (198.18.0.0/15, never
+//   connected to). Measured from the acknowledged write of its LAST EndpointSlice until a
+//   canary Service, whose slice is written right after, is reachable: kube-proxy applies
+//   pending changes in order and in whole syncs, so the canary forwards only once the big
+//   Service's slices are in the dataplane. The time the API took to write the big slices
+//   is reported on its own (api_write_seconds), never added to the latency.
+// A sample whose prober success precedes its write is a clock error: kept as measured,
+// and the verdict is inconclusive.
+import { caveat, definition } from '../src/report/notes.js';
+import type { NoteInput } from '../src/report/types.js';
+import type { SloSpec } from '../src/sli/index.js';
+import type { Labels } from '../src/report/index.js';
+import { SLI, type Backend, type Run, type ServiceScaler } from '../fixtures/index.js';
+import { bigServiceSlices } from '../fixtures/big-service.js';
+import { openKubeProxyWindow, recordKubeProxy } from '../fixtures/kube-proxy-window.js';
+import type { ClockOffset, Loadgen } from '../fixtures/loadgen.js';
+import { measureProgramming, type ProgrammingSample } from '../fixtures/programming.js';
+import type { Judged, Recorder } from '../fixtures/results.js';
+
+export interface ProgrammingScene {
+  run: Run;
+  namespace: string;
+  prober: { loadgen: Loadgen; offset: ClockOffset };
+  backend: Backend;
+}
+
+export type ProgrammingCase = 'new-service' | 'one-more-service' | 'many-endpoints';
+
+/** Why samples cannot decide the SLO: any clock error. */
+export function clockErrors(samples: readonly Pick<ProgrammingSample, 'clockError'>[]): string | undefined {
+  const errors = samples.filter((s) => s.clockError);
+  return errors.length ? `${errors.length} of ${samples.length} samples have a clock error (${errors[0]!.clockError})` : undefined;
+}
+
+export function judgeProgramming(record: Recorder, slo: SloSpec, samples: readonly ProgrammingSample[], labels: Labels, notes: NoteInput[] = []): Judged {
+  const uncertainty = Math.max(0, ...samples.map((s) => s.clockUncertaintySeconds));
+  const invalid = clockErrors(samples);
+  return record.judge(slo, {
+    source: 'prober',
+    labels,
+    samples: samples.map((s) => s.seconds),
+    notes: [...notes, caveat(`runner/prober clock offset uncertainty ±${(uncertainty * 1000).toFixed(1)} ms`)],
+    ...(invalid ? { invalid } : {}),
+  });
+}
+
+function probe(scene: ProgrammingScene, beforeWrite?: () => Promise<void>): Promise<ProgrammingSample> {
+  const { run, namespace, prober, backend } = scene;
+  return measureProgramming(run.clients, { namespace, session: run.target.session, prober: prober.loadgen, offset: prober.offset, endpointIps: backend.podIps, targetPort: backend.targetPort, ...(beforeWrite ? { beforeWrite } : {}) });
+}
+
+/** new-service and one-more-service: the profile's minSamples probes, judged. */
+export async function measureNewService(scene: ProgrammingScene, record: Recorder, o: { services?: { scaler: ServiceScaler; n: number } } = {}): Promise<Judged> {
+  const slo = scene.run.config.slos[SLI.programming];
+  if (o.services) await o.services.scaler.scaleTo(o.services.n);
+  const labels: Labels = o.services ? { case: 'one-more-service', services: String(o.services.n) } : { case: 'new-service' };
+  const window = await openKubeProxyWindow(scene.run);
+  const samples: ProgrammingSample[] = [];
+  for (let i = 0; i < slo.minSamples; i++) samples.push(await probe(scene));
+  recordKubeProxy(record, SLI.programming, await window.close(), labels);
+  return judgeProgramming(record, slo, samples, labels);
+}
+
+/** many-endpoints: the profile's minSamples big Services, each measured from its last slice write. */
+export async function measureManyEndpoints(scene: ProgrammingScene, record: Recorder): Promise<Judged> {
+  const { run, namespace } = scene;
+  const slo = run.config.slos[SLI.programming];
+  const endpoints = run.config.workload.bigServiceEndpoints;
+  const labels: Labels = { case: 'many-endpoints', endpoints: String(endpoints) };
+  const samples: ProgrammingSample[] = [];
+  const writes: number[] = [];
+  let slices = 0;
+  for (let i = 0; i < slo.minSamples; i++) {
+    let big: Awaited<ReturnType<typeof bigServiceSlices>> | undefined;
+    try {
+      const canary = await probe(scene, async () => {
+        big = await bigServiceSlices(run.clients, { namespace, session: run.target.session, endpoints, name: `sli-big-${i}`, onProgress: run.log });
+      });
+      const b = big!;
+      slices = b.slices;
+      writes.push(b.writtenSeconds);
+      // from the big Service's last acknowledged write to the canary's first handshake
+      const seconds = canary.seconds + Number(canary.writtenNs - b.lastWriteNs) / 1e9;
+      samples.push({ ...canary, seconds, ...(seconds < 0 && !canary.clockError ? { clockError: `canary reachable ${(-seconds * 1000).toFixed(3)} ms before the big Service's last write` } : {}) });
+    } finally {
+      await (big as { remove(): Promise<void> } | undefined)?.remove();
+    }
+  }
+  record.observe('api_write_seconds', { source: 'client', labels, samples: writes, notes: [definition(`time the API took to write ${endpoints} endpoints in ${slices} EndpointSlices (first request to last acknowledgement); not part of the latency`)] });
+  return judgeProgramming(record, slo, samples, labels, [`from the acknowledged write of the big Service's last EndpointSlice until a canary Service written right after it was reachable`]);
+}
