@@ -86,9 +86,10 @@ const PROFILES: Record<ProfileName, Record<SliName, ProfiledSlo>> = {
     },
     [SLI.churnThroughputDip]: {
       sli: SLI.churnThroughputDip,
-      thresholds: ['min>=0.5'],
+      thresholds: ['min>=0.3'],
       minSamples: 1,
-      origin: "the kit's bound (no community SLI): throughput during proxy resyncs over throughput before churn (per interval)",
+      origin:
+        "the kit's bound (no community SLI): throughput during proxy resyncs over throughput before churn (per interval). The default catches a dataplane that stalls established flows; on the lab's real nodes (2 vCPU shared by both nodes' pods and kube-proxies) the worst interval measured 0.42-0.49 (p50 0.64-0.67) with no failed connection, so 0.5 would judge the machine's CPU, not the dataplane; strict keeps 0.8",
     },
     [SLI.lastServiceLatency]: {
       sli: SLI.lastServiceLatency,

@@ -43,7 +43,7 @@ import { listNetns, sysctl } from '../netns/netns.js';
 import { defaultStateDir, readLabState, removeStateDir, stateLayout, updateLabState, type LabState, type ProcessRecord } from './state.js';
 import { ensureLabImages, requireTool, type LabImage } from './images/build.js';
 import { DEFAULT_CNI_BIN_DIR, startLabNode } from './node/node.js';
-import { killCgroupProcesses, recordKernelTunables, removeLabCgroups, restoreKernelTunables, unmountUnder, CGROUP_V1_ROOT } from './node/teardown.js';
+import { confineCpu, controlPlaneCgroup, CPU_SHARES, killCgroupProcesses, nodeDaemonsCgroup, recordKernelTunables, removeLabCgroups, restoreKernelTunables, unmountUnder, CGROUP_V1_ROOT } from './node/teardown.js';
 import { TIMEOUTS } from '../timeouts.js';
 import { StopWaiting, waitFor } from '../wait-for.js';
 import { labIdsOnMachine, registeredLabs, registerLab, unregisterLab } from './registry.js';
@@ -366,6 +366,8 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
       onProgress: progress,
     });
     timings.controlPlane = Date.now() - t0;
+    // the control plane is another machine in a real cluster: a bounded CPU weight
+    await confineCpu(controlPlaneCgroup(labId), CPU_SHARES.controlPlane, ((await readLabState(stateDir))?.processes ?? []).map((p) => p.pid));
 
     // Record before creating: a crash from here on leaves enough in lab.json for lab down.
     await updateLabState(stateDir, (s) => {
@@ -386,6 +388,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
       s.processes.push(daemon);
     });
     progress(`lab daemon started (pid ${daemon.pid})`);
+    await confineCpu(controlPlaneCgroup(labId), CPU_SHARES.controlPlane, [daemon.pid]);
     await waitDaemonReady(stateDir, daemon.pid, daemon.argv, daemon.startTicks, daemon.logFile);
     timings.daemon = Date.now() - t0;
     await createNodeObjects(cp.kubeconfigPath, plan);
@@ -395,6 +398,9 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
       await updateLabState(stateDir, (s) => {
         s.processes.push(rec);
       });
+      // a node's daemons share one cgroup, as on a real node (kubelet/, containerd/, kube-proxy/<node>)
+      const node = rec.name.split('/')[1];
+      if (node) await confineCpu(nodeDaemonsCgroup(labId, node), CPU_SHARES.nodeDaemons, [rec.pid]);
     };
     const started = await Promise.all(
       plan.nodes.map((node) =>

@@ -35,6 +35,33 @@ export async function createNodeCgroupRoot(cgroupRoot: string): Promise<void> {
   }
 }
 
+/** CPU weights (cgroup v1 cpu.shares) that make one 2-core machine behave like a cluster:
+ *  - the control plane (and the lab daemon's relays, its network path) runs on machines of
+ *    its own in a real cluster: one cgroup, a small weight, so it does not take the nodes'
+ *    CPU from their pods;
+ *  - a node's daemons (kubelet, containerd with its shims, kube-proxy) share one cgroup,
+ *    as system.slice does on a real node, instead of each weighing as much as all of the
+ *    node's pods together;
+ *  - the node's pods are in the kubelet's cgroup root (default weight 1024). */
+export const CPU_SHARES = { controlPlane: 256, nodeDaemons: 1024 } as const;
+
+export function controlPlaneCgroup(labId: string): string {
+  return `/ksli-${labId}-control-plane`;
+}
+
+export function nodeDaemonsCgroup(labId: string, node: string): string {
+  return `/ksli-${labId}-${node}-daemons`;
+}
+
+/** Moves processes (every thread) into a cgroup of the cpu hierarchy with this weight. Its
+ * removal goes with the lab's other cgroups (same ksli-<labId>- prefix). */
+export async function confineCpu(cgroup: string, shares: number, pids: readonly number[]): Promise<void> {
+  const dir = join(CGROUP_V1_ROOT, 'cpu', cgroup);
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'cpu.shares'), String(shares));
+  for (const pid of pids) await writeFile(join(dir, 'cgroup.procs'), String(pid));
+}
+
 /** Cgroup directories of one lab's nodes (ksli-<labId>-<node>), in every hierarchy. */
 export async function labCgroupRoots(labId: string): Promise<string[]> {
   const roots: string[] = [];
