@@ -40,6 +40,12 @@ const DEADLINES = {
   labImageImportMs: 300_000,
   /** lab: every node Ready after its kubelet started */
   labNodesReadyMs: 120_000,
+  /** lab: kube-proxy's first full sync wrote its rules */
+  labKubeProxyRulesMs: 60_000,
+  /** lab: a process exits after SIGTERM before it gets SIGKILL */
+  labStopGraceMs: 10_000,
+  /** lab: a process is gone after SIGKILL */
+  labKillMs: 10_000,
 } as const;
 
 /** Polling intervals and per-connection timeouts, never scaled. */
@@ -70,6 +76,12 @@ const INTERVALS = {
   labExecPollMs: 20,
   /** lab: polling a daemon, a socket or the Nodes */
   labPollMs: 100,
+  /** lab: polling kube-proxy's rule dump (a full nft/iptables listing) */
+  labRulesPollMs: 200,
+  /** lab: polling a process that was signalled */
+  labStopPollMs: 50,
+  /** lab: polling a component's /readyz or /healthz during start-up */
+  labReadyPollMs: 200,
 } as const;
 
 export class TimeoutFactorError extends Error {

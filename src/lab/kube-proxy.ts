@@ -10,7 +10,10 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runIn } from '../netns/netns.js';
-import { isRecordedProcessAlive, logTail, procInfo, spawnDetached } from './control-plane/process.js';
+import { TIMEOUTS } from '../timeouts.js';
+import { StopWaiting, waitFor } from '../wait-for.js';
+import { isRecordedProcessAlive, logTail } from './control-plane/process.js';
+import { spawnInNetns } from './node/spawn.js';
 import type { NodePlan } from './network/plan.js';
 import type { ProcessRecord } from './state.js';
 
@@ -74,32 +77,18 @@ export interface StartKubeProxyOptions {
   logDir: string;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Writes the config and starts kube-proxy detached in the node namespace. The returned
  * record's argv is what /proc shows after `ip netns exec` exec'd it. */
 export async function spawnKubeProxy(o: StartKubeProxyOptions): Promise<ProcessRecord> {
   const configFile = join(o.configDir, `kube-proxy-${o.node.name}.yaml`);
   const cfg = kubeProxyConfig({ mode: o.mode, clusterCIDR: o.clusterCIDR, nodeName: o.node.name, nodeIP: o.node.internalIp, kubeconfig: o.kubeconfig });
   await writeFile(configFile, JSON.stringify(cfg, null, 2) + '\n', { mode: 0o600 });
-  const inner = [...o.argv, `--config=${configFile}`];
-  const rec = await spawnDetached({
+  return spawnInNetns({
     name: `kube-proxy/${o.node.name}`,
-    argv: ['ip', 'netns', 'exec', o.node.netns, ...inner],
+    wrapper: ['ip', 'netns', 'exec', o.node.netns],
+    argv: [...o.argv, `--config=${configFile}`],
     logFile: join(o.logDir, `kube-proxy-${o.node.name}.log`),
   });
-  const until = Date.now() + 10_000;
-  for (;;) {
-    const info = await procInfo(rec.pid);
-    if (!info || info.state === 'Z') {
-      throw new Error(`kube-proxy for ${o.node.name} exited at once: ${await logTail(rec.logFile)}`);
-    }
-    if (info.cmdline.length === inner.length && info.cmdline.every((a, i) => a === inner[i])) {
-      return { ...rec, argv: inner, startTicks: info.startTicks };
-    }
-    if (Date.now() > until) throw new Error(`kube-proxy for ${o.node.name} (pid ${rec.pid}) did not exec within 10 s`);
-    await sleep(20);
-  }
 }
 
 /** True once kube-proxy's rules exist in the node namespace. */
@@ -117,14 +106,17 @@ export async function rulesProgrammed(netns: string, mode: ProxyMode): Promise<b
 }
 
 /** Waits until kube-proxy programmed its rules (its first full sync), failing fast when it dies. */
-export async function waitKubeProxyRules(rec: ProcessRecord, netns: string, mode: ProxyMode, timeoutMs = 60_000): Promise<number> {
+export async function waitKubeProxyRules(rec: ProcessRecord, netns: string, mode: ProxyMode, timeoutMs = TIMEOUTS.labKubeProxyRulesMs): Promise<number> {
   const t0 = Date.now();
-  while (Date.now() - t0 < timeoutMs) {
-    if (await rulesProgrammed(netns, mode)) return Date.now() - t0;
-    if (!(await isRecordedProcessAlive(rec))) {
-      throw new Error(`${rec.name} (pid ${rec.pid}) died before programming ${mode} rules; log ${rec.logFile}:\n${await logTail(rec.logFile)}`);
-    }
-    await sleep(200);
-  }
-  throw new Error(`${rec.name} did not program ${mode} rules in ${netns} within ${timeoutMs} ms; log ${rec.logFile}:\n${await logTail(rec.logFile)}`);
+  await waitFor(
+    async () => {
+      if (await rulesProgrammed(netns, mode)) return true;
+      if (!(await isRecordedProcessAlive(rec))) {
+        throw new StopWaiting(new Error(`${rec.name} (pid ${rec.pid}) died before programming ${mode} rules; log ${rec.logFile}:\n${await logTail(rec.logFile)}`));
+      }
+      return undefined;
+    },
+    { timeout: timeoutMs, interval: TIMEOUTS.labRulesPollMs, what: `${rec.name} to program ${mode} rules in ${netns} (log ${rec.logFile})` },
+  );
+  return Date.now() - t0;
 }

@@ -1,4 +1,6 @@
 // Authenticated readiness checks (client certificate + the lab CA) with a deadline.
+import { TIMEOUTS } from '../../timeouts.js';
+import { StopWaiting, waitFor, WaitTimeoutError } from '../../wait-for.js';
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import type { CertPair } from '../pki.js';
@@ -45,8 +47,6 @@ export class ComponentError extends Error {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 /** Polls `url` until it answers 200 (and `okBody` if given), the process dies, or the deadline passes. */
 export async function waitReady(
   rec: ProcessRecord,
@@ -56,30 +56,31 @@ export async function waitReady(
   okBody?: RegExp,
 ): Promise<number> {
   const t0 = Date.now();
-  let last: string;
-  for (;;) {
-    if (!(await isRecordedProcessAlive(rec))) {
-      const tail = await logTail(rec.logFile);
-      const hint = /address already in use/.test(tail)
-        ? ' (a port it needs is in use: see "address already in use" below; stop that process or choose another port)'
-        : '';
-      throw new ComponentError(rec.name, `${rec.name} (pid ${rec.pid}) exited during start-up${hint}`, rec.logFile, tail);
-    }
-    try {
-      const r = await httpsGet(url, tls);
-      if (r.status === 200 && (!okBody || okBody.test(r.body))) return Date.now() - t0;
-      last = `HTTP ${r.status}: ${r.body.trim().split('\n').slice(-3).join(' | ').slice(0, 300)}`;
-    } catch (e) {
-      last = (e as Error).message;
-    }
-    if (Date.now() - t0 > deadlineMs) {
-      throw new ComponentError(
-        rec.name,
-        `${rec.name} (pid ${rec.pid}) not ready after ${Math.round(deadlineMs / 1000)} s: ${url} → ${last}`,
-        rec.logFile,
-        await logTail(rec.logFile),
-      );
-    }
-    await sleep(200);
+  let last = 'no answer yet';
+  try {
+    await waitFor(
+      async () => {
+        if (!(await isRecordedProcessAlive(rec))) {
+          const tail = await logTail(rec.logFile);
+          const hint = /address already in use/.test(tail)
+            ? ' (a port it needs is in use: see "address already in use" below; stop that process or choose another port)'
+            : '';
+          throw new StopWaiting(new ComponentError(rec.name, `${rec.name} (pid ${rec.pid}) exited during start-up${hint}`, rec.logFile, tail));
+        }
+        try {
+          const r = await httpsGet(url, tls);
+          if (r.status === 200 && (!okBody || okBody.test(r.body))) return true;
+          last = `HTTP ${r.status}: ${r.body.trim().split('\n').slice(-3).join(' | ').slice(0, 300)}`;
+        } catch (e) {
+          last = (e as Error).message;
+        }
+        return undefined;
+      },
+      { timeout: deadlineMs, interval: TIMEOUTS.labReadyPollMs, what: `${rec.name} ready at ${url}` },
+    );
+  } catch (e) {
+    if (!(e instanceof WaitTimeoutError)) throw e;
+    throw new ComponentError(rec.name, `${rec.name} (pid ${rec.pid}) not ready after ${Math.round(deadlineMs / 1000)} s: ${url} → ${last}`, rec.logFile, await logTail(rec.logFile));
   }
+  return Date.now() - t0;
 }

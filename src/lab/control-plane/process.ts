@@ -5,6 +5,8 @@
 import { open, readFile, stat } from 'node:fs/promises';
 import { execa, type Options } from 'execa';
 import type { ProcessRecord } from '../state.js';
+import { TIMEOUTS } from '../../timeouts.js';
+import { waitFor, WaitTimeoutError } from '../../wait-for.js';
 
 export interface ProcInfo {
   state: string;
@@ -88,35 +90,34 @@ export async function spawnDetached(o: SpawnOptions): Promise<ProcessRecord> {
   }
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 export type StopOutcome = 'not-running' | 'terminated' | 'killed';
 
+/** True once the recorded process is gone, false when it still runs after `ms`. */
+async function goneWithin(rec: ProcessRecord, ms: number): Promise<boolean> {
+  try {
+    return await waitFor(async () => !(await isRecordedProcessAlive(rec)), { timeout: ms, interval: TIMEOUTS.labStopPollMs, what: `${rec.name} (pid ${rec.pid}) to exit` });
+  } catch (e) {
+    if (e instanceof WaitTimeoutError) return false;
+    throw e;
+  }
+}
+
 /** SIGTERM, then SIGKILL after `graceMs`; only if /proc still matches the record. */
-export async function stopRecordedProcess(rec: ProcessRecord, graceMs = 10_000): Promise<StopOutcome> {
+export async function stopRecordedProcess(rec: ProcessRecord, graceMs = TIMEOUTS.labStopGraceMs): Promise<StopOutcome> {
   if (!(await isRecordedProcessAlive(rec))) return 'not-running';
   try {
     process.kill(rec.pid, 'SIGTERM');
   } catch {
     return 'not-running';
   }
-  const until = Date.now() + graceMs;
-  while (Date.now() < until) {
-    if (!(await isRecordedProcessAlive(rec))) return 'terminated';
-    await sleep(100);
-  }
-  if (!(await isRecordedProcessAlive(rec))) return 'terminated';
+  if (await goneWithin(rec, graceMs)) return 'terminated';
   try {
     process.kill(rec.pid, 'SIGKILL');
   } catch {
     return 'terminated';
   }
-  const killUntil = Date.now() + 10_000;
-  while (Date.now() < killUntil) {
-    if (!(await isRecordedProcessAlive(rec))) return 'killed';
-    await sleep(50);
-  }
-  throw new Error(`${rec.name} (pid ${rec.pid}) survived SIGKILL for 10 s (stuck in the kernel?)`);
+  if (await goneWithin(rec, TIMEOUTS.labKillMs)) return 'killed';
+  throw new Error(`${rec.name} (pid ${rec.pid}) survived SIGKILL for ${TIMEOUTS.labKillMs / 1000} s (stuck in the kernel?)`);
 }
 
 /** The last `lines` lines of a log file (reads at most the last 64 KiB). */

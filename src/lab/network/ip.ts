@@ -1,5 +1,7 @@
 // iproute2 helpers the lab network needs beyond src/netns: `ip -n` (no /sys remount,
 // cheaper than `ip netns exec`), batches, link MACs and the processes inside a namespace.
+import { TIMEOUTS } from '../../timeouts.js';
+import { waitFor, WaitTimeoutError } from '../../wait-for.js';
 import { existsSync } from 'node:fs';
 import { CommandError, run } from '../../netns/netns.js';
 
@@ -76,8 +78,9 @@ export async function killNetnsProcesses(ns: string, graceMs = 2_000): Promise<n
   const pids = (await netnsPids(ns)).filter((p) => p !== process.pid);
   if (pids.length === 0) return [];
   for (const pid of pids) signal(pid, 'SIGTERM');
-  const deadline = Date.now() + graceMs;
-  while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  await waitFor(() => Promise.resolve(!pids.some(alive)), { timeout: graceMs, interval: TIMEOUTS.labStopPollMs, what: `processes of ${ns} to exit` }).catch((e: unknown) => {
+    if (!(e instanceof WaitTimeoutError)) throw e; // still running: SIGKILL below
+  });
   for (const pid of pids.filter(alive)) signal(pid, 'SIGKILL');
   return pids;
 }

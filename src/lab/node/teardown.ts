@@ -3,6 +3,8 @@
 // cgroups), mounts (container root filesystems, pod volumes, pod network namespaces, all
 // under the state dir), the cgroups themselves, and the kernel tunables a kubelet sets
 // machine-wide. Works from the state dir and the lab id alone, also after SIGKILL.
+import { TIMEOUTS } from '../../timeouts.js';
+import { waitFor } from '../../wait-for.js';
 import { readdir, readFile, rm, rmdir, stat, writeFile, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
@@ -98,20 +100,23 @@ export interface NodeTeardownReport {
 /** SIGKILL every process in the lab's node cgroups (the pods' containers). */
 export async function killCgroupProcesses(labId: string): Promise<number[]> {
   const killed = new Set<number>();
-  for (let round = 0; round < 20; round++) {
-    const pids = new Set<number>();
-    for (const root of await labCgroupRoots(labId)) for (const d of await cgroupTree(root)) for (const p of await procsOf(d)) pids.add(p);
-    if (pids.size === 0) break;
-    for (const p of pids) {
-      try {
-        process.kill(p, 'SIGKILL');
-        killed.add(p);
-      } catch {
-        /* gone */
+  // a process may fork while its siblings die: kill until the cgroups are empty
+  await waitFor(
+    async () => {
+      const pids = new Set<number>();
+      for (const root of await labCgroupRoots(labId)) for (const d of await cgroupTree(root)) for (const p of await procsOf(d)) pids.add(p);
+      for (const p of pids) {
+        try {
+          process.kill(p, 'SIGKILL');
+          killed.add(p);
+        } catch {
+          /* gone already */
+        }
       }
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+      return pids.size === 0 ? true : { pending: `${pids.size} processes left in the cgroups of lab ${labId}` };
+    },
+    { timeout: TIMEOUTS.labKillMs, interval: TIMEOUTS.labStopPollMs, what: `every process in the cgroups of lab ${labId} killed` },
+  );
   return [...killed];
 }
 
