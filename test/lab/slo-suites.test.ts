@@ -16,6 +16,7 @@ import { SESSION_LABEL } from '../../src/kube/session.js';
 import { listNetns } from '../../src/netns/netns.js';
 import { SLI } from '../../src/config/profiles.js';
 import type { ReportDocument } from '../../src/report/index.js';
+import { childEnv, runSloSuites, VITEST } from './support/slo-run.js';
 import { freeControlPlanePorts, labSkipReason } from './support/ports.js';
 
 if (labSkipReason) console.warn(`SLO suite tests skipped: ${labSkipReason}`);
@@ -33,30 +34,10 @@ async function tempDir(prefix: string): Promise<string> {
   return d;
 }
 
-/** The parent's environment minus what would steer the child: its own vitest, a cluster. */
-function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (k.startsWith('VITEST') || k.startsWith('SLI_') || k === 'KUBECONFIG' || k === 'KUBE_SLI_LAB_DIR' || k === 'NODE_ENV') continue;
-    if (['SERVICES', 'CLIENTS', 'CONN_PER_CLIENT', 'CLIENT_CONCURRENCY', 'ENDPOINTS_PER_SERVICE', 'STREAM_SECONDS', 'BIG_SERVICE_ENDPOINTS'].includes(k)) continue;
-    env[k] = v;
-  }
-  return { ...env, ...extra };
-}
-
-const VITEST = join(repoRoot(), 'node_modules', 'vitest', 'vitest.mjs');
-
 async function runSuites(files: string[], env: Record<string, string>): Promise<{ exitCode: number; output: string; report: ReportDocument }> {
   const reportDir = await tempDir('ksli-report-');
-  const r = await execa(process.execPath, [VITEST, 'run', '--project', 'slo', ...files], {
-    cwd: repoRoot(),
-    env: childEnv({ ...env, SLI_REPORT_DIR: reportDir }),
-    extendEnv: false,
-    reject: false,
-    all: true,
-    timeout: 25 * 60_000,
-  });
-  const output = String(r.all ?? '');
+  const r = await runSloSuites(files, env, reportDir, 25 * 60_000);
+  const output = r.output;
   // the verdict lines, so CI logs carry the figures
   console.log(output.split('\n').filter((l) => /^\s+(PASS|FAIL|INCONCLUSIVE) /.test(l)).join('\n'));
   let report: ReportDocument;
@@ -65,7 +46,7 @@ async function runSuites(files: string[], env: Record<string, string>): Promise<
   } catch {
     throw new Error(`the suites wrote no report (exit ${r.exitCode}):\n${output.slice(-4000)}`);
   }
-  return { exitCode: r.exitCode ?? -1, output, report };
+  return { exitCode: r.exitCode, output, report };
 }
 
 const exists = (p: string) => stat(p).then(() => true, () => false);
