@@ -74,6 +74,7 @@ if [[ "${KUBE_LAB_FORCE:-0}" != 1 && -x "$out/kube-lab" && -x "$out/agnhost" && 
   log "up to date: k8s $version ($goversion), stamp $stamp_want"
   echo "$out/kube-lab"
   echo "$out/agnhost"
+  echo "$out/e2e.test"
   exit 0
 fi
 

@@ -59,8 +59,16 @@ export function chooseProvider(env: Record<string, string | undefined>, host: Ho
   return { provider: 'lab', reason: 'no KUBECONFIG, no SLI_CONTEXT and no current context: the embedded lab' };
 }
 
+/** The file's current context, YAML or JSON (the lab writes JSON, which is YAML too). */
 function currentContext(text: string | undefined): string | undefined {
-  return text === undefined ? undefined : /^current-context:\s*["']?([^"'\s]+)/m.exec(text)?.[1];
+  if (text === undefined) return undefined;
+  try {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromString(text);
+    return kc.getCurrentContext() || undefined;
+  } catch {
+    return /^current-context:\s*["']?([^"'\s]+)/m.exec(text)?.[1];
+  }
 }
 
 /** Context names of a kubeconfig file; undefined when it does not parse. */

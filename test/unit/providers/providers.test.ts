@@ -41,6 +41,10 @@ describe('chooseProvider', () => {
     expect(chooseProvider({ KUBECONFIG: '/k/a' }, host({ '/k/a': KUBECONFIG }))).toMatchObject({ provider: 'kubeconfig', kubeconfig: '/k/a' });
     expect(chooseProvider({ KUBECONFIG: '/k/a' }, host({ '/k/a': KUBECONFIG })).context).toBeUndefined();
   });
+  it('KUBECONFIG written as JSON (as the lab writes it) names its current context too', () => {
+    const json = JSON.stringify({ apiVersion: 'v1', kind: 'Config', clusters: [{ name: 'lab', cluster: { server: 'https://127.0.0.1:6443' } }], users: [{ name: 'admin', user: {} }], contexts: [{ name: 'admin@lab', context: { cluster: 'lab', user: 'admin' } }], 'current-context': 'admin@lab' });
+    expect(chooseProvider({ KUBECONFIG: '/k/lab' }, host({ '/k/lab': json }))).toMatchObject({ provider: 'kubeconfig', kubeconfig: '/k/lab', reason: expect.stringContaining('"admin@lab"') as unknown });
+  });
   it('an unnamed current context in ~/.kube/config is refused, with the ways to name it or choose the lab', () => {
     const run = (): unknown => chooseProvider({}, host({ '/home/u/.kube/config': KUBECONFIG }));
     expect(run).toThrow(ProviderConfigError);
