@@ -5,6 +5,7 @@ import { benchCapture } from './capture.bench.js';
 import { benchConntrackBurst, burstTable } from './conntrack-burst.bench.js';
 import { benchConntrack, benchConntrackXml } from './conntrack.bench.js';
 import { benchLab } from './lab.bench.js';
+import { benchNetworkReady } from './network-ready.bench.js';
 import { benchConformance, benchNodes } from './nodes.bench.js';
 import { benchReport } from './report.bench.js';
 import { benchDefaultProfile, benchServices } from './slo.bench.js';
@@ -12,7 +13,7 @@ import { benchDefaultProfile, benchServices } from './slo.bench.js';
 const only = process.argv.slice(2);
 // the lab benchmark brings up real clusters and programs 10,000 Services per proxy mode
 // (~10 min each on 2 cores): it runs only when asked for, `npm run bench -- lab [N]`
-const OPT_IN = new Set(['lab', 'nodes', 'conformance']);
+const OPT_IN = new Set(['lab', 'nodes', 'conformance', 'network-ready']);
 const want = (name: string): boolean => (only.length === 0 ? !OPT_IN.has(name) : only.includes(name));
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
@@ -102,4 +103,8 @@ if (want('lab')) {
       '+1 Service (s)': f.oneMoreSeconds.toFixed(2),
     })),
   );
+}
+if (want('network-ready')) {
+  if (!root) console.log('network-ready: skipped (the lab needs root)');
+  else await benchNetworkReady(only.filter((a) => a !== 'network-ready'));
 }

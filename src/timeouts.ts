@@ -14,6 +14,8 @@ const DEADLINES = {
   daemonSetScheduledMs: 180_000,
   /** one programming-latency probe: clusterloader2's default bound is 30 s, allow 4× */
   programmingProbeMs: 120_000,
+  /** network-ready suite: one pod's every source succeeded after its creation (else it counts as failed) */
+  podNetworkReadyMs: 60_000,
   /** every measured Service present in every node's dataplane */
   servicesProgrammedMs: 10 * 60_000,
   /** one loadgen run (per client) */
@@ -70,8 +72,10 @@ const INTERVALS = {
   streamConnectTimeoutMs: 5000,
   /** a programming probe's connect(): a SYN dropped before the rules exist must not wait for the kernel's 1 s retransmission */
   probeConnectTimeoutMs: 250,
-  /** between two programming-probe connects */
+  /** between two programming-probe connects; also the network-ready probes' interval */
   probeIntervalMs: 10,
+  /** network-ready suite: checking the runner's own watch state for a pod's IP (in memory) */
+  netreadyWatchPollMs: 5,
   /** lab: polling a process that is about to exec */
   labExecPollMs: 20,
   /** lab: polling a daemon, a socket or the Nodes */

@@ -23,6 +23,14 @@ export interface Workload {
   keep: boolean;
   /** the kit image (agent and clients); the lab maps it to local programs */
   image: string;
+  /** network-ready suite: pods measured at the steady arrival rate */
+  netreadyPods: number;
+  /** network-ready suite: steady arrival rate, pods per second */
+  netreadyRate: number;
+  /** network-ready suite: flux P, pods per second created (and deleted once measured) across nodes */
+  netreadyFluxRate: number;
+  /** network-ready suite: how long the flux runs, seconds */
+  netreadyFluxSeconds: number;
 }
 
 export const DEFAULT_WORKLOAD: Workload = {
@@ -35,7 +43,25 @@ export const DEFAULT_WORKLOAD: Workload = {
   streamSeconds: 10,
   keep: false,
   image: 'ghcr.io/kube-sli/kube-sli:0.1.0',
+  netreadyPods: 20,
+  netreadyRate: 1,
+  netreadyFluxRate: 2,
+  netreadyFluxSeconds: 20,
 };
+
+/** Rates the lab on one machine can host; beyond, its CPU (not the CNI) sets the latency. */
+export const NETREADY_MAX_RATE = 20;
+
+/**
+ * Measured pods alive at once under flux P: a pod lives until every source saw it (then it
+ * is deleted), so P × this many seconds of arrivals bounds the pods present at once.
+ */
+export const NETREADY_POD_LIFETIME_S = 10;
+
+/** Pods the network-ready suite keeps at once at flux rate P (plus one prober per node). */
+export function netreadyPeakPods(fluxRate: number): number {
+  return Math.ceil(fluxRate * NETREADY_POD_LIFETIME_S);
+}
 
 export interface RunConfig {
   profile: ProfileName;
@@ -51,13 +77,17 @@ export class ConfigError extends Error {
   }
 }
 
-const WORKLOAD_ENV: Record<Exclude<keyof Workload, 'services' | 'keep' | 'image'>, string> = {
+const RATE_ENV = { netreadyRate: 'NETREADY_RATE', netreadyFluxRate: 'NETREADY_FLUX_RATE' } as const;
+
+const WORKLOAD_ENV: Record<Exclude<keyof Workload, 'services' | 'keep' | 'image' | keyof typeof RATE_ENV>, string> = {
   endpointsPerService: 'ENDPOINTS_PER_SERVICE',
   clients: 'CLIENTS',
   connPerClient: 'CONN_PER_CLIENT',
   clientConcurrency: 'CLIENT_CONCURRENCY',
   bigServiceEndpoints: 'BIG_SERVICE_ENDPOINTS',
   streamSeconds: 'STREAM_SECONDS',
+  netreadyPods: 'NETREADY_PODS',
+  netreadyFluxSeconds: 'NETREADY_FLUX_SECONDS',
 };
 const SLI_NAMES = Object.values(SLI) as SliName[];
 const FILE_KEYS = new Set(['profile', 'workload', 'thresholds', 'minSamples']);
@@ -165,6 +195,21 @@ export function loadRunConfig(
       }
     }
   }
+  for (const [key, envName] of Object.entries(RATE_ENV) as [keyof typeof RATE_ENV, string][]) {
+    for (const [raw, where] of [
+      [fw[key], fileRef(`workload.${key}`)],
+      [env[envName], `env ${envName}`],
+    ] as const) {
+      if (raw === undefined) continue;
+      const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+      if (typeof n !== 'number' || !Number.isFinite(n) || n <= 0 || n > NETREADY_MAX_RATE) {
+        problems.push(`${where}=${JSON.stringify(raw)}: must be a number of pods per second in (0, ${NETREADY_MAX_RATE}], e.g. 2`);
+      } else {
+        workload[key] = n;
+        sources[`workload.${key}`] = where;
+      }
+    }
+  }
   for (const [raw, where] of [
     [fw.keep, fileRef('workload.keep')],
     [env.SLI_KEEP, 'env SLI_KEEP'],
@@ -198,6 +243,12 @@ export function loadRunConfig(
   if (workload.clientConcurrency > workload.connPerClient) {
     problems.push(
       `CLIENT_CONCURRENCY ${workload.clientConcurrency} exceeds CONN_PER_CLIENT ${workload.connPerClient}: each client cannot have more connections in flight than it makes`,
+    );
+  }
+
+  if (workload.netreadyFluxRate * workload.netreadyFluxSeconds < 2) {
+    problems.push(
+      `NETREADY_FLUX_RATE ${workload.netreadyFluxRate} × NETREADY_FLUX_SECONDS ${workload.netreadyFluxSeconds} creates fewer than 2 pods: network-ready throughput needs at least 2; raise either`,
     );
   }
 
@@ -243,6 +294,11 @@ export function loadRunConfig(
       if (e instanceof SloValidationError || e instanceof ThresholdError) problems.push(`${slo.origin}: ${e.message}`);
       else throw e;
     }
+  }
+
+  const nr = slos[SLI.netreadyLatency];
+  if (workload.netreadyPods < nr.minSamples) {
+    problems.push(`NETREADY_PODS ${workload.netreadyPods} is below the ${nr.minSamples} samples ${SLI.netreadyLatency} needs (minSamples): raise NETREADY_PODS or lower SLI_MIN_SAMPLES_${SLI.netreadyLatency.toUpperCase()}`);
   }
 
   if (problems.length > 0) throw new ConfigError(problems);

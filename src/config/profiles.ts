@@ -26,12 +26,18 @@ export const SLI = {
   churnThroughputDip: 'churn_throughput_dip_ratio',
   lastServiceLatency: 'last_service_latency_ratio',
   failedConnections: 'failed_connections_ratio',
+  netreadyLatency: 'pod_network_ready_latency_seconds',
+  netreadyFluxRatio: 'pod_network_ready_flux_ratio',
+  netreadyThroughput: 'pod_network_ready_throughput_ratio',
+  netreadyFailures: 'pod_network_ready_failures_ratio',
 } as const;
 export type SliName = (typeof SLI)[keyof typeof SLI];
 
 const COMMUNITY = 'kubernetes/community sig-scalability/slos';
 const COMMUNITY_URL = 'https://github.com/kubernetes/community/blob/master/sig-scalability/slos';
 const TALK = 'From Observability to Performance';
+const POD_STARTUP = `${COMMUNITY}/pod_startup_latency.md (${COMMUNITY_URL}/pod_startup_latency.md)`;
+const KUBEMARK_PROPOSAL = 'the proposal "Kubernetes Network Performance Measurement via Kubemark"';
 const KEP_4963 = 'KEP-4963 "Kube-proxy Services Acceleration" (https://github.com/kubernetes/enhancements/tree/master/keps/sig-network/4963-kube-proxy-services-acceleration)';
 
 const PROFILES: Record<ProfileName, Record<SliName, ProfiledSlo>> = {
@@ -103,6 +109,30 @@ const PROFILES: Record<ProfileName, Record<SliName, ProfiledSlo>> = {
       minSamples: 1,
       origin: 'a connection to a programmed Service that fails is a dataplane fault: failed / attempted connections of each measurement, zero allowed',
     },
+    [SLI.netreadyLatency]: {
+      sli: SLI.netreadyLatency,
+      thresholds: ['p(99)<=5s'],
+      minSamples: 10,
+      origin: `no community SLO for network readiness (${KUBEMARK_PROPOSAL} asks for the measurement); 5 s is the p99 of ${POD_STARTUP} for stateless pods (image pull excluded), which a pod's network must fit into`,
+    },
+    [SLI.netreadyFluxRatio]: {
+      sli: SLI.netreadyFluxRatio,
+      thresholds: ['ratio<=3'],
+      minSamples: 10,
+      origin: `the kit's bound (no community SLI): network-ready p99 while P pods/s are created and deleted over the p99 at the steady rate (${KUBEMARK_PROPOSAL}: behaviour under pod flux); on the lab's 2 vCPU every pod also costs the node's CPU (runc, the kubelet, the pod's own start), so the default catches a CNI whose latency grows with churn, not the machine`,
+    },
+    [SLI.netreadyThroughput]: {
+      sli: SLI.netreadyThroughput,
+      thresholds: ['min>=0.8'],
+      minSamples: 1,
+      origin: `the kit's bound (no community SLI): pods that became network-ready per second while the flux ran, over the flux rate P (${KUBEMARK_PROPOSAL}: network-ready throughput); below 0.8 the cluster falls behind the flux`,
+    },
+    [SLI.netreadyFailures]: {
+      sli: SLI.netreadyFailures,
+      thresholds: ['max<=0'],
+      minSamples: 1,
+      origin: 'a pod whose network never becomes ready within the deadline is a CNI fault: failed / created pods of each phase, zero allowed',
+    },
   },
   strict: {
     [SLI.programming]: {
@@ -170,6 +200,30 @@ const PROFILES: Record<ProfileName, Record<SliName, ProfiledSlo>> = {
       thresholds: ['max<=0'],
       minSamples: 1,
       origin: 'no connection to a programmed Service may fail',
+    },
+    [SLI.netreadyLatency]: {
+      sli: SLI.netreadyLatency,
+      thresholds: ['p(99)<=2s', 'p(50)<=1s'],
+      minSamples: 10,
+      origin: 'lab (ptp + host-local, 2 vCPU): see the README\'s network-ready figures',
+    },
+    [SLI.netreadyFluxRatio]: {
+      sli: SLI.netreadyFluxRatio,
+      thresholds: ['ratio<=2'],
+      minSamples: 10,
+      origin: "the kit's bound: flux at most doubles the network-ready p99",
+    },
+    [SLI.netreadyThroughput]: {
+      sli: SLI.netreadyThroughput,
+      thresholds: ['min>=0.9'],
+      minSamples: 1,
+      origin: "the kit's bound: the cluster keeps up with the flux",
+    },
+    [SLI.netreadyFailures]: {
+      sli: SLI.netreadyFailures,
+      thresholds: ['max<=0'],
+      minSamples: 1,
+      origin: 'no pod may stay without a network',
     },
   },
 };

@@ -87,6 +87,8 @@ export interface LoadgenSpec {
   env?: Record<string, string>;
   /** pods started together share a group label (clients vs the prober) */
   group?: string;
+  /** pin the pod to this node (one prober per node) */
+  nodeName?: string;
 }
 
 export const GROUP_LABEL = 'sli.kube-sli.io/group';
@@ -101,6 +103,7 @@ export function loadgenPod(spec: LoadgenSpec): k8s.V1Pod {
     spec: {
       restartPolicy: 'Never',
       terminationGracePeriodSeconds: 1,
+      ...(spec.nodeName ? { nodeName: spec.nodeName } : {}),
       containers: [
         {
           name: 'loadgen',

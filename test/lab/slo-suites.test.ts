@@ -70,6 +70,10 @@ describe.skipIf(!!labSkipReason)('SLO suites against the lab', () => {
       CLIENTS: '4',
       CONN_PER_CLIENT: '300',
       STREAM_SECONDS: '4',
+      NETREADY_PODS: '10',
+      NETREADY_RATE: '2',
+      NETREADY_FLUX_RATE: '2',
+      NETREADY_FLUX_SECONDS: '5',
     });
     const judged = report.series.filter((s) => s.verdict);
     const failed = judged.filter((s) => s.verdict!.status !== 'pass').map((s) => `${s.id}: ${s.verdict!.reason}`);
