@@ -15,6 +15,8 @@ import type { PromHistogram } from '../sli/prometheus.js';
 export const NETREADY_APP = 'netready';
 export const NETREADY_POD_LABEL = 'sli.kube-sli.io/netready-pod';
 export const NETREADY_PORT = 8080;
+/** where the Dockerfile puts src/ in the kit image */
+export const NETREADY_POD_SCRIPT = '/opt/kube-sli/src/workload/netready-pod.mjs';
 /** labels a node as not running containers (kubemark's hollow nodes): pods are kept off it */
 export const HOLLOW_NODE_LABELS = ['kubemark', 'sli.kube-sli.io/hollow'];
 
@@ -29,7 +31,7 @@ export interface NetreadyPodSpec {
   nodes: readonly string[];
 }
 
-/** The kit server with its egress prober on; small requests, no image pull. */
+/** The kit image's netready-pod program (listener + egress prober); small requests, no image pull. */
 export function netreadyPod(s: NetreadyPodSpec): k8s.V1Pod {
   return {
     apiVersion: 'v1',
@@ -46,7 +48,8 @@ export function netreadyPod(s: NetreadyPodSpec): k8s.V1Pod {
           name: 'netready',
           image: s.image,
           imagePullPolicy: 'IfNotPresent',
-          command: ['kube-sli-server'],
+          // plain node, no TypeScript loader: up in tens of ms (src/workload/netready-pod.mjs)
+          command: ['node', NETREADY_POD_SCRIPT],
           args: [String(NETREADY_PORT)],
           env: [{ name: 'KUBE_SLI_EGRESS_PROBE', value: s.egressTarget }],
           ports: [{ containerPort: NETREADY_PORT, protocol: 'TCP' }],

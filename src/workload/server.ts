@@ -3,7 +3,6 @@
 // client, whose kernel will not reuse that port, instead of on the server, where a quickly
 // reused client port meets the old connection and gets reset.
 import net from 'node:net';
-import { nowEpochNs } from './clock.js';
 import { requestedBytes } from './protocol.js';
 
 const CHUNK = Buffer.alloc(256 * 1024, 0x61);
@@ -71,71 +70,7 @@ function respond(sock: net.Socket, path: string): void {
   pump();
 }
 
-/** env of the egress prober mode: `host:port` of a Service VIP the pod itself connects to */
-export const EGRESS_PROBE_ENV = 'KUBE_SLI_EGRESS_PROBE';
-const EGRESS_INTERVAL_MS = 10;
-const EGRESS_CONNECT_TIMEOUT_MS = 250;
-const EGRESS_GIVE_UP_MS = 10 * 60_000;
-
-export interface EgressReport {
-  target: string;
-  /** epoch ns on this pod's clock */
-  firstAttemptNs: string;
-  firstSuccessNs: string;
-  attempts: number;
-}
-
-/**
- * Egress readiness as the pod's own program sees it: a connect to `host:port` every 10 ms
- * (overlapping, each bounded by 250 ms, so a dropped SYN does not blind it for the kernel's
- * 1 s retransmission) until one completes; the first success is printed as one JSON line
- * on stdout, which the runner reads from the pod's log.
- */
-export function startEgressProbe(target: string, onSuccess: (r: EgressReport) => void): () => void {
-  const m = /^(.+):(\d+)$/.exec(target);
-  if (!m) throw new Error(`${EGRESS_PROBE_ENV}=${JSON.stringify(target)}: give host:port, e.g. 10.96.0.10:80`);
-  const host = m[1]!.replace(/^\[|\]$/g, '');
-  const port = Number(m[2]);
-  const firstAttemptNs = nowEpochNs();
-  let attempts = 0;
-  let done = false;
-  const inFlight = new Set<net.Socket>();
-  const stop = (): void => {
-    done = true;
-    clearInterval(ticker);
-    clearTimeout(giveUp);
-    for (const s of inFlight) s.destroy();
-  };
-  const attempt = (): void => {
-    if (done || inFlight.size >= 64) return;
-    attempts++;
-    const sock = net.connect({ host, port });
-    inFlight.add(sock);
-    const timer = setTimeout(() => sock.destroy(), EGRESS_CONNECT_TIMEOUT_MS);
-    sock.once('connect', () => {
-      const at = nowEpochNs();
-      if (!done) {
-        stop();
-        onSuccess({ target, firstAttemptNs: String(firstAttemptNs), firstSuccessNs: String(at), attempts });
-      }
-      sock.destroy();
-    });
-    sock.once('error', () => undefined);
-    sock.once('close', () => {
-      clearTimeout(timer);
-      inFlight.delete(sock);
-    });
-  };
-  const ticker = setInterval(attempt, EGRESS_INTERVAL_MS);
-  const giveUp = setTimeout(stop, EGRESS_GIVE_UP_MS);
-  attempt();
-  return stop;
-}
-
 async function main(): Promise<void> {
-  const egress = process.env[EGRESS_PROBE_ENV];
-  // before the listener: egress readiness must not wait for this program's own start-up
-  if (egress) startEgressProbe(egress, (r) => console.log(JSON.stringify({ egress: r })));
   const port = Number(process.argv[2] ?? process.env.PORT ?? 8080);
   if (!Number.isInteger(port) || port < 0 || port > 65535) {
     console.error(`invalid port "${process.argv[2]}": give a TCP port 0-65535`);
@@ -143,7 +78,7 @@ async function main(): Promise<void> {
   }
   const handle = await startServer(port);
   // One line on stdout says where it listens: whoever started it waits on that line.
-  console.log(JSON.stringify({ listening: handle.port, epochNs: String(nowEpochNs()) }));
+  console.log(JSON.stringify({ listening: handle.port }));
   const stop = (): void => void handle.close().then(() => process.exit(0));
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
