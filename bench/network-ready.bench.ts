@@ -31,7 +31,9 @@ export async function benchNetworkReadyFlux(rates: readonly number[]): Promise<F
   const dir = await mkdtemp(join(tmpdir(), 'ksli-bnr-'));
   const stateDir = join(dir, 'lab');
   try {
-    const lab = await labUp({ stateDir, ports: await freeControlPlanePorts(), proxyMode: 'nftables' });
+    // BENCH_NETREADY_KUBECONFIG: a lab (or cluster) already up, instead of a fresh lab
+    const given = process.env.BENCH_NETREADY_KUBECONFIG;
+    const lab = given ? { kubeconfigPath: given } : await labUp({ stateDir, ports: await freeControlPlanePorts(), proxyMode: 'nftables' });
     const out: FluxFigures[] = [];
     for (const rate of rates) {
       const reportDir = join(dir, `report-${rate}`);
@@ -66,7 +68,7 @@ export async function benchNetworkReadyFlux(rates: readonly number[]): Promise<F
     }
     return out;
   } finally {
-    await labDown(stateDir).catch((e: unknown) => console.error(`lab down ${stateDir} failed, it may be left behind: ${(e as Error).message}`));
+    if (!process.env.BENCH_NETREADY_KUBECONFIG) await labDown(stateDir).catch((e: unknown) => console.error(`lab down ${stateDir} failed, it may be left behind: ${(e as Error).message}`));
     await rm(dir, { recursive: true, force: true });
   }
 }

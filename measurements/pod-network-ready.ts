@@ -62,6 +62,10 @@ export interface PodRecord {
   toReady?: number;
   /** seconds from creation until its server listened (pod clock mapped) */
   listenSeconds?: number;
+  /** seconds from the create call until the pod IP arrived in a watch event (the pod-ip probe cannot start before) */
+  ipSeenSeconds?: number;
+  /** the measurement itself broke (an API or proxy error): not the pod's failure, the phase is inconclusive */
+  error?: string;
   /** pod-ip probe ran from the pod's own node (single-node cluster) */
   sameNodeProber: boolean;
 }
@@ -79,6 +83,11 @@ export interface PhaseResult {
 let counter = 0;
 
 const probeSpec = (host: string, port: number, timeoutMs: number) => ({ host, port, timeoutMs, intervalMs: TIMEOUTS.probeIntervalMs, connectTimeoutMs: TIMEOUTS.probeConnectTimeoutMs });
+
+/** POST a probe, again on a transient proxy error (a POST lost in the API server's proxy leaves at most an orphan probe that times out). */
+function startProbe(l: Loadgen, host: string, port: number, timeoutMs: number): Promise<{ id: string }> {
+  return waitFor(() => l.startProbe(probeSpec(host, port, timeoutMs)), { timeout: TIMEOUTS.proxyRequestMs, interval: TIMEOUTS.pollMs, what: `${l.name}: probe of ${host}:${port} started` });
+}
 
 async function waitProbe(l: Loadgen, id: string, deadlineMs: number): Promise<ProbeView> {
   return waitFor(
@@ -114,7 +123,7 @@ async function measurePod(scene: NetreadyScene, watch: PodWatch, onDelete: (p: P
   try {
     // the Service and its prober first, so (c) measures the pod, not the Service's creation
     const svc = await run.clients.core.createNamespacedService({ namespace, body: netreadyService(namespace, run.target.session, name) });
-    const svcProbe = await svcProber.loadgen.startProbe(probeSpec(svc.spec!.clusterIP!, 80, deadlineMs + 10_000));
+    const svcProbe = await startProbe(svcProber.loadgen, svc.spec!.clusterIP!, 80, deadlineMs + 10_000);
     const sent = nowEpochNs();
     const created = await run.clients.core.createNamespacedPod({ namespace, body: netreadyPod({ namespace, session: run.target.session, name, image: run.config.workload.image || defaultKitImage(), egressTarget: `${backend.clusterIp}:${backend.port}`, nodes }) });
     const returned = nowEpochNs();
@@ -140,7 +149,8 @@ async function measurePod(scene: NetreadyScene, watch: PodWatch, onDelete: (p: P
       const other = nodes.find((n) => n !== rec.node) ?? rec.node;
       rec.sameNodeProber = other === rec.node;
       const from = probers.byNode.get(other)!;
-      ipProbe = { id: (await from.loadgen.startProbe(probeSpec(seen.pod.status!.podIP!, NETREADY_PORT, remaining()))).id, from };
+      if (seen.ipSeenNs !== undefined) rec.ipSeenSeconds = Number(seen.ipSeenNs - sent) / 1e9;
+      ipProbe = { id: (await startProbe(from.loadgen, seen.pod.status!.podIP!, NETREADY_PORT, remaining())).id, from };
     } catch (e) {
       if (!(e instanceof WaitTimeoutError)) throw e;
     }
@@ -184,7 +194,7 @@ async function measurePod(scene: NetreadyScene, watch: PodWatch, onDelete: (p: P
     if (all !== undefined) rec.readyAtS = Number(rec.sample.window.fromNs) / 1e9 + all;
     else rec.failed ??= `never ${rec.sample.missing.join(', ')} within ${deadlineMs / 1000} s${rec.node ? ` (node ${rec.node})` : ' (never got an IP)'}`;
   } catch (e) {
-    rec.failed = `${name}: ${(e as Error).message}`;
+    rec.error = `${name}: ${(e as Error).message}`;
   } finally {
     onDelete(
       (async () => {
@@ -258,9 +268,12 @@ function phaseNotes(r: PhaseResult, source: ReadySource): NoteInput[] {
   return notes;
 }
 
+/** Why a phase's samples cannot decide: clock errors, or pods whose measurement broke. */
 function clockErrors(r: PhaseResult): string | undefined {
   const errs = r.pods.flatMap((p) => (p.sample?.clockError ? [p.sample.clockError] : []));
-  return errs.length ? `${errs.length} of ${r.pods.length} pods have a clock error (${errs[0]})` : undefined;
+  if (errs.length) return `${errs.length} of ${r.pods.length} pods have a clock error (${errs[0]})`;
+  const broken = r.pods.flatMap((p) => (p.error ? [p.error] : []));
+  return broken.length ? `${broken.length} of ${r.pods.length} pods could not be measured (${broken[0]})` : undefined;
 }
 
 function behind(r: PhaseResult): string | undefined {
@@ -291,6 +304,7 @@ function recordBeside(record: Recorder, r: PhaseResult, labels: Labels): void {
   }
   record.observe('pod_scheduled_to_ready_to_start_containers_seconds', { source: 'pod-conditions', labels, samples: num(r.pods.map((p) => p.toReadyToStart)), notes: [definition('PodScheduled → PodReadyToStartContainers lastTransitionTime (sandbox and network up); 1 s resolution')] });
   record.observe('pod_scheduled_to_ready_seconds', { source: 'pod-conditions', labels, samples: num(r.pods.map((p) => p.toReady)), notes: [definition('PodScheduled → Ready lastTransitionTime; 1 s resolution')] });
+  record.observe('pod_ip_in_api_seconds', { source: 'watch', labels, samples: num(r.pods.map((p) => p.ipSeenSeconds)), notes: [definition('the create call → the first watch event carrying the pod IP: the pod-ip probe cannot start earlier, so a pod-ip latency near it is bounded by the API, not the network')] });
   record.observe('pod_container_listen_seconds', { source: 'pod', labels, samples: num(r.pods.map((p) => p.listenSeconds)), notes: [definition('creation → the pod\'s server listening (its own log, its node\'s clock mapped): the part of pod-ip and service latency that is the program\'s start, not the network')] });
 }
 
@@ -302,12 +316,14 @@ export function judgePhase(record: Recorder, run: Run, r: PhaseResult): Judged[]
   for (const source of READY_SOURCES) {
     judged.push(record.judge(run.config.slos[SLI.netreadyLatency], { source, labels, samples: sourceSamples(r, source), notes: phaseNotes(r, source), ...(invalid ? { invalid } : {}) }));
   }
-  const failed = r.pods.filter((p) => p.failed);
+  const failed = r.pods.filter((p) => p.failed && !p.error);
+  const measured = r.pods.filter((p) => !p.error).length;
   judged.push(
     record.judge(run.config.slos[SLI.netreadyFailures], {
       source: 'runner',
       labels,
-      samples: [failureRatio(r.pods.length, failed.length)].filter(Number.isFinite),
+      samples: [failureRatio(measured, failed.length)].filter(Number.isFinite),
+      ...(invalid ? { invalid } : {}),
       notes: [definition(`pods not network-ready on every source within ${TIMEOUTS.podNetworkReadyMs / 1000} s, over pods created`), ...failed.slice(0, 3).map((p) => caveat(`failed: ${p.failed}`))],
     }),
   );
