@@ -41,7 +41,7 @@ afterAll(async () => {
 });
 
 describe.skipIf(!!labSkipReason)('a slow CNI', () => {
-  it('fails the network-ready p99 bound on every source, and every pod still gets its network', async () => {
+  it('fails the network-ready p99 bound on every source, every pod still gets its network; a flux the node cannot hold is refused before anything is created', async () => {
     const root = await mkdtemp(join(tmpdir(), 'ksli-cni-'));
     dirs.push(root);
     const stateDir = join(root, 'lab');
@@ -83,6 +83,13 @@ describe.skipIf(!!labSkipReason)('a slow CNI', () => {
     expect(sandbox?.summary.count).toBeGreaterThan(0);
     // the kubelet's RunPodSandbox includes the CNI ADD: it sees the wait too (bucket-interpolated)
     expect(sandbox!.summary.p50).toBeGreaterThanOrEqual(SLOW_MS / 1000 - 1);
+
+    // bad input on the same lab: a flux this one node (110 pods) cannot hold is refused
+    // before anything is created, naming the knob
+    const bad = await runSloSuites(['suites/network-ready.slo.test.ts'], { KUBECONFIG: lab.kubeconfigPath, NETREADY_FLUX_RATE: '20', NETREADY_FLUX_SECONDS: '5' }, join(root, 'report-bad'), 10 * 60_000);
+    expect(bad.exitCode, bad.output.slice(-3000)).not.toBe(0);
+    expect(bad.output).toMatch(/cannot host the network-ready flux: it needs room for 201 pods, the real nodes have room for \d+ .*Fix: lower NETREADY_FLUX_RATE \(now 20\/s/);
+    expect(bad.output).not.toMatch(/\[kube-sli\] namespace sli-network-ready/);
 
     await labDown(stateDir);
     labs.pop();
