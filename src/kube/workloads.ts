@@ -87,6 +87,8 @@ export interface LoadgenSpec {
   env?: Record<string, string>;
   /** pods started together share a group label (clients vs the prober) */
   group?: string;
+  /** pin to this node (a measurement that needs its client on a given node) */
+  nodeName?: string;
 }
 
 export const GROUP_LABEL = 'sli.kube-sli.io/group';
@@ -101,6 +103,7 @@ export function loadgenPod(spec: LoadgenSpec): k8s.V1Pod {
     spec: {
       restartPolicy: 'Never',
       terminationGracePeriodSeconds: 1,
+      ...(spec.nodeName ? { nodeName: spec.nodeName } : {}),
       containers: [
         {
           name: 'loadgen',
