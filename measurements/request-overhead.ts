@@ -4,7 +4,7 @@
 // study "Is K3S too slow?" asked this of k3s). One client pod on node A, one kit server on
 // node B reached four ways (fixtures/overhead.ts): host network, pod IP, ClusterIP, NodePort.
 //
-// Three modes, each path measured twice in the order A B C D D C B A so that drift of a
+// After one unrecorded warm-up second per path, three modes, each path measured twice in the order A B C D D C B A so that drift of a
 // shared machine falls on every path alike:
 //   closed loop, keep-alive   OVERHEAD_CONCURRENCY connections, next request as soon as the
 //                             response is in: the maximum requests/s per request
@@ -39,6 +39,7 @@ export const LATE_US = 1000;
 /** more late requests than this share and the p99 is not the system's */
 export const MAX_LATE_SHARE = 0.01;
 const PATH_BYTES = '/bytes/100';
+const WARMUP_SECONDS = 1;
 const REQUEST_TIMEOUT_MS = 10_000;
 
 export interface PathRun {
@@ -157,6 +158,8 @@ export async function measureRequestOverhead(scene: { run: Run; overhead: Overhe
   const w = run.config.workload;
   const programmed = await waitTargetsProgrammed(run.target.facts.proxyMode, scene.agent, [overhead.targets['cluster-ip']], 1);
   const base = { seconds: w.overheadSeconds, connections: w.overheadConcurrency };
+  // warm-up, not recorded: the first requests of a Node.js client or server run before its JIT has compiled them
+  for (const path of PATHS) await runOnce(overhead, path, 'keep-alive', { ...base, seconds: WARMUP_SECONDS });
   const runs: PathRun[] = [];
   const order = interleaved(PATHS);
   for (const mode of ['keep-alive', 'close'] as const) {

@@ -3,8 +3,9 @@
 // open loop (a constant arrival rate on wrk2's schedule; src/sli/open-loop.ts has the
 // arithmetic and why). Every request is recorded with its due, send, connection-free and
 // response-end times, so the runner can tell the system's queueing from the generator's
-// own lag. Open-loop sends wait on a timer until ~1.5 ms before they are due and then on
-// setImmediate, because Node's timers have 1 ms resolution and fire late by up to that.
+// own lag. Open-loop sends wait on a timer until ~1 ms before they are due and then on
+// setImmediate, because Node's timers have 1 ms resolution and fire late by up to that
+// (the short spin costs CPU, which on a small node the server shares: kept to ~1 ms).
 import net from 'node:net';
 import { setImmediate as immediate, setTimeout as sleep } from 'node:timers/promises';
 import { schedule } from '../../sli/open-loop.js';
@@ -14,8 +15,8 @@ import { LOADGEN_LIMITS } from './limits.js';
 import { runController } from './timing.js';
 import type { HttpRequestTuple, HttpRunSpec, HttpSummary, Run, StoppedBy } from './types.js';
 
-const SPIN_BELOW_NS = 2_000_000n;
-const TIMER_EARLY_MS = 1.5;
+const SPIN_BELOW_NS = 1_200_000n;
+const TIMER_EARLY_MS = 1;
 const MAX_ERRORS = 10;
 
 /** Host header value: IPv6 literals in brackets (RFC 9110 section 7.2). */
