@@ -48,6 +48,12 @@ export interface OpenLoopStats {
   latencyUs: number[];
   /** response end − send time, completed requests, µs (what a closed-loop client reports) */
   serviceUs: number[];
+  /**
+   * latencyUs with each request's own generator lag taken out, completed requests, µs: the
+   * latency had the generator sent on time (to first order). Only to check whether the lag
+   * could have decided a verdict; never judged in place of latencyUs.
+   */
+  latencyLessLagUs: number[];
   /** send − max(due, connection free), every sent request, µs: the generator's own delay */
   lagUs: number[];
   /** share of sent requests whose lag exceeded lateUs */
@@ -60,6 +66,7 @@ export interface OpenLoopStats {
 export function openLoopStats(records: readonly RequestRecord[], o: { ratePerSecond: number; durationUs: number; lateUs: number; unsent?: number }): OpenLoopStats {
   const latencyUs: number[] = [];
   const serviceUs: number[] = [];
+  const latencyLessLagUs: number[] = [];
   const lagUs: number[] = [];
   let late = 0;
   let failed = 0;
@@ -73,6 +80,7 @@ export function openLoopStats(records: readonly RequestRecord[], o: { ratePerSec
     }
     latencyUs.push(r.doneUs - r.dueUs);
     serviceUs.push(r.doneUs - r.sentUs);
+    latencyLessLagUs.push(r.doneUs - r.dueUs - Math.max(0, lag));
   }
   const unsent = o.unsent ?? 0;
   return {
@@ -82,6 +90,7 @@ export function openLoopStats(records: readonly RequestRecord[], o: { ratePerSec
     unsent,
     latencyUs,
     serviceUs,
+    latencyLessLagUs,
     lagUs,
     lateShare: records.length === 0 ? 0 : late / records.length,
     achievedPerSecond: latencyUs.length / (o.durationUs / 1e6),
@@ -90,18 +99,30 @@ export function openLoopStats(records: readonly RequestRecord[], o: { ratePerSec
 }
 
 /**
- * Why the run cannot judge latency, or undefined: the generator fell behind its schedule
- * (more than maxLateShare of requests sent over lateUs late while their connection was
- * free), or requests due in the run were never sent.
+ * Why the run cannot judge latency at all, or undefined: requests due in the run were never
+ * sent before its deadline (the generator could not sustain the rate).
  */
+export function unsustained(s: OpenLoopStats): string | undefined {
+  return s.unsent > 0
+    ? `the generator did not sustain the rate: ${s.unsent} of ${s.requested} requests due in the run were never sent before its deadline (achieved ${s.achievedPerSecond.toFixed(0)}/s of ${s.requestedPerSecond.toFixed(0)}/s requested); lower the arrival rate`
+    : undefined;
+}
+
+/**
+ * The generator's lateness, or undefined when within bounds: more than maxLateShare of
+ * requests sent over lateUs after they were due while their connection was free. Its lag
+ * is in the latency of those requests, so a verdict it could have decided is inconclusive
+ * (the caller judges again with latencyLessLagUs and compares).
+ */
+export function lateSends(s: OpenLoopStats, o: { lateUs: number; maxLateShare: number }): string | undefined {
+  return s.lateShare > o.maxLateShare
+    ? `the generator fell behind its schedule: ${(s.lateShare * 100).toFixed(2)} % of requests were sent more than ${o.lateUs} µs after they were due while their connection was free (at most ${(o.maxLateShare * 100).toFixed(2)} % allowed)`
+    : undefined;
+}
+
+/** Both reasons together (unsustained rate, late sends), or undefined. */
 export function behindSchedule(s: OpenLoopStats, o: { lateUs: number; maxLateShare: number }): string | undefined {
-  const reasons: string[] = [];
-  if (s.lateShare > o.maxLateShare) {
-    reasons.push(
-      `the generator fell behind its schedule: ${(s.lateShare * 100).toFixed(2)} % of requests were sent more than ${o.lateUs} µs after they were due while their connection was free (at most ${(o.maxLateShare * 100).toFixed(2)} % allowed); lower the arrival rate`,
-    );
-  }
-  if (s.unsent > 0) reasons.push(`${s.unsent} of ${s.requested} requests due in the run were never sent before its deadline (achieved ${s.achievedPerSecond.toFixed(0)}/s of ${s.requestedPerSecond.toFixed(0)}/s requested)`);
+  const reasons = [lateSends(s, o), unsustained(s)].filter((x): x is string => !!x);
   return reasons.length ? reasons.join('; ') : undefined;
 }
 

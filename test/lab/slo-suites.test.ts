@@ -70,6 +70,8 @@ describe.skipIf(!!labSkipReason)('SLO suites against the lab', () => {
       CLIENTS: '4',
       CONN_PER_CLIENT: '300',
       STREAM_SECONDS: '4',
+      // request-overhead: 2 s per run, every path twice per mode (~1 min)
+      OVERHEAD_SECONDS: '2',
     });
     const judged = report.series.filter((s) => s.verdict);
     const failed = judged.filter((s) => s.verdict!.status !== 'pass').map((s) => `${s.id}: ${s.verdict!.reason}`);

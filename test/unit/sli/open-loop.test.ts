@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { behindSchedule, intervalRates, openLoopStats, quantile, schedule, type RequestRecord } from '../../../src/sli/index.js';
-import { toRecords } from '../../../measurements/request-overhead.js';
+import { lagCheck, toRecords, type PathFigures } from '../../../measurements/request-overhead.js';
 import type { HttpRequestTuple } from '../../../src/workload/loadgen.js';
 
 // A real recording (test/fixtures/overhead/record-stall.mts): open loop at 500 req/s on one
@@ -77,13 +77,16 @@ describe('the generator falling behind', () => {
 
   test('is a reason not to judge, never a silent pass', () => {
     expect(behindSchedule(st, { lateUs: 1000, maxLateShare: 0.01 })).toMatch(/fell behind its schedule: 5\.00 % of requests were sent more than 1000 µs after/);
+    // taken out of each request's latency, the lag leaves the system's own 100 µs
+    expect(Math.max(...st.latencyLessLagUs)).toBe(100);
+    expect(quantile(st.latencyUs, 0.99)).toBeGreaterThan(5000);
     expect(behindSchedule(st, { lateUs: 1000, maxLateShare: 0.1 })).toBeUndefined();
   });
 
   test('requests never sent are counted and make the run unfit', () => {
     const cut = openLoopStats(records.slice(0, 900), { ratePerSecond: 1000, durationUs: 1e6, lateUs: 1000, unsent: 100 });
     expect(cut.requested).toBe(1000);
-    expect(behindSchedule(cut, { lateUs: 1000, maxLateShare: 0.1 })).toMatch(/100 of 1000 requests due in the run were never sent/);
+    expect(behindSchedule(cut, { lateUs: 1000, maxLateShare: 0.1 })).toMatch(/did not sustain the rate: 100 of 1000 requests due in the run were never sent/);
   });
 
   test('a failed request has no latency and counts as failed', () => {
@@ -97,5 +100,43 @@ describe('interval rates', () => {
   test('completions per interval as a rate, without the first and last interval', () => {
     const done = [10, 20, 150, 160, 170, 250, 260, 390];
     expect(intervalRates(done, 100, 400)).toEqual([30_000, 20_000]);
+  });
+});
+
+describe('a p99 ratio verdict beside the generator\'s lag', () => {
+  const slo = { sli: 'clusterip_request_p99_ratio', thresholds: ['ratio<=3'], minSamples: 100 };
+  const fig = (path: PathFigures['path'], latency: number, lag: number, o: Partial<PathFigures> = {}): PathFigures => ({
+    path,
+    mode: 'open',
+    runs: 1,
+    requests: 1000,
+    failed: 0,
+    perSecond: 500,
+    intervalRates: [],
+    latency: Array.from({ length: 1000 }, (_, i) => latency + i * 1e-7),
+    latencyLessLag: Array.from({ length: 1000 }, (_, i) => latency - lag + i * 1e-7),
+    ...o,
+  });
+  const host = fig('host-network', 0.001, 0, { late: 'host-network: the generator fell behind its schedule: 5.00 %' });
+
+  test('inconclusive when the lag could have decided it', () => {
+    // 5 ms measured, of which 4 ms was the generator's: fail as measured, pass without the lag
+    const c = lagCheck(slo, fig('cluster-ip', 0.005, 0.004), host);
+    expect(c.invalid).toMatch(/with each request's own lag taken out the verdict would be pass \(ratio 1\.0\d+, measured 4\.\d+\)/);
+  });
+
+  test('the verdict stands, with the lag reported, when it could not have', () => {
+    const c = lagCheck(slo, fig('cluster-ip', 0.010, 0.001), host);
+    expect(c.invalid).toBeUndefined();
+    expect(c.notes.join()).toMatch(/the verdict is the same with each request's own lag taken out/);
+  });
+
+  test('requests never sent are always inconclusive', () => {
+    const c = lagCheck(slo, fig('cluster-ip', 0.010, 0, { unsustained: 'cluster-ip: the generator did not sustain the rate' }), fig('host-network', 0.001, 0));
+    expect(c.invalid).toMatch(/did not sustain the rate/);
+  });
+
+  test('no lag, nothing to say', () => {
+    expect(lagCheck(slo, fig('cluster-ip', 0.002, 0), fig('host-network', 0.001, 0))).toEqual({ notes: [] });
   });
 });
