@@ -24,7 +24,8 @@
 // NodePort path is measured and reported beside them, not judged.
 import { caveat, definition, warning } from '../src/report/notes.js';
 import { evaluateSlo, intervalRates, lateSends, openLoopStats, quantile, unsustained, type OpenLoopStats, type RequestRecord, type SloSpec } from '../src/sli/index.js';
-import { SLI, type Run } from '../fixtures/index.js';
+import { SLI } from '../src/config/profiles.js';
+import type { Run } from '../fixtures/index.js';
 import type { AgentFleet } from '../fixtures/agent.js';
 import type { HttpRequestTuple, HttpRunSpec, HttpSummary, Target } from '../fixtures/loadgen.js';
 import { waitTargetsProgrammed } from '../fixtures/measure.js';
