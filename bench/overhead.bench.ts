@@ -104,7 +104,10 @@ export async function benchLabPaths(): Promise<{ rows: Row[]; rate?: number; exi
       all: true,
     });
     const out = String(r.all ?? '');
-    const report = JSON.parse(await readFile(join(dir, 'report', 'report.json'), 'utf8')) as ReportDocument;
+    const text = await readFile(join(dir, 'report', 'report.json'), 'utf8').catch(() => {
+      throw new Error(`the suite wrote no report (exit ${r.exitCode}):\n${out.slice(-3000)}`);
+    });
+    const report = JSON.parse(text) as ReportDocument;
     // the report's summaries are computed from every raw sample
     const summary = (sli: string, path: string, mode: string): Partial<Record<'mean' | 'p50' | 'p99' | 'p999', number | null>> =>
       report.series.find((s) => s.sli === sli && s.labels?.path === path && s.labels?.mode === mode)?.summary ?? {};
