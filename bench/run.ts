@@ -7,13 +7,14 @@ import { benchConntrack, benchConntrackXml } from './conntrack.bench.js';
 import { benchLab } from './lab.bench.js';
 import { benchNetworkReady } from './network-ready.bench.js';
 import { benchConformance, benchNodes } from './nodes.bench.js';
+import { benchLabPaths, benchLoopback, pendingRows, table } from './overhead.bench.js';
 import { benchReport } from './report.bench.js';
 import { benchDefaultProfile, benchServices } from './slo.bench.js';
 
 const only = process.argv.slice(2);
 // the lab benchmark brings up real clusters and programs 10,000 Services per proxy mode
 // (~10 min each on 2 cores): it runs only when asked for, `npm run bench -- lab [N]`
-const OPT_IN = new Set(['lab', 'nodes', 'conformance', 'network-ready']);
+const OPT_IN = new Set(['lab', 'nodes', 'conformance', 'network-ready', 'overhead']);
 const want = (name: string): boolean => (only.length === 0 ? !OPT_IN.has(name) : only.includes(name));
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
@@ -107,4 +108,24 @@ if (want('lab')) {
 if (want('network-ready')) {
   if (!root) console.log('network-ready: skipped (the lab needs root)');
   else await benchNetworkReady(only.filter((a) => a !== 'network-ready'));
+}
+if (want('overhead')) {
+  if (!root) console.log('overhead: skipped (the lab needs root)');
+  else {
+    const lab = await benchLabPaths();
+    const loop = await benchLoopback(lab.rate);
+    console.log(`overhead: one kit server, reached four ways from a client pod on another node; open loop at ${lab.rate ?? '?'} req/s, latency from each request's due time (suite exit ${lab.exitCode})`);
+    console.table(table([...lab.rows, ...pendingRows()]));
+    console.log(lab.verdicts);
+    const host = lab.rows.find((r) => r.path === 'host-network');
+    const pct = (a: number | undefined, b: number): string => (a === undefined || !Number.isFinite(a) ? '—' : `${((a / b) * 100).toFixed(0)} %`);
+    console.log(
+      `overhead: this machine's loopback (server and generator in two processes on 127.0.0.1): ${Math.round(loop.keepAliveRps)} req/s keep-alive, ${Math.round(loop.closeRps)} req/s new connections; ` +
+        `open loop at ${loop.rate} req/s p50 ${(loop.p50 * 1000).toFixed(3)} ms, p99 ${(loop.p99 * 1000).toFixed(3)} ms, p99.9 ${(loop.p999 * 1000).toFixed(3)} ms (late sends ${(loop.late * 100).toFixed(2)} %)`,
+    );
+    console.log(
+      `overhead: the lab's host-network path reaches ${pct(host?.keepAliveRps, loop.keepAliveRps)} of loopback's keep-alive req/s and ${pct(host?.closeRps, loop.closeRps)} of its new-connection req/s; ` +
+        `its p99 is ${host?.p99 !== undefined ? (host.p99 / loop.p99).toFixed(2) : '—'} × loopback's at the same rate`,
+    );
+  }
 }

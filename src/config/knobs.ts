@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { SloValidationError, ThresholdError, validateSlo } from '../sli/index.js';
 import { loadProfile, ProfileError, SLI, type ProfiledSlo, type ProfileName, type SliName } from './profiles.js';
 import { timeoutFactor, TimeoutFactorError } from '../timeouts.js';
+import { LOADGEN_LIMITS } from '../workload/loadgen/limits.js';
 
 export interface Workload {
   /** scale points: numbers of Services, swept in order */
@@ -31,6 +32,18 @@ export interface Workload {
   netreadyFluxRate: number;
   /** network-ready suite: how long the flux runs, seconds */
   netreadyFluxSeconds: number;
+  /** request-overhead: seconds of each run (every path runs twice per mode, A B C D D C B A) */
+  overheadSeconds: number;
+  /** request-overhead: connections the generator keeps busy (closed loop) or spreads the rate over (open loop) */
+  overheadConcurrency: number;
+  /** request-overhead: port of the host-network server on its node */
+  overheadHostPort: number;
+  /** request-overhead: open-loop rate as a fraction of the slowest path's closed-loop maximum */
+  overheadRateFraction: number;
+  /** request-overhead: open-loop rate in requests/s; 0 derives it from overheadRateFraction */
+  overheadRate: number;
+  /** request-overhead: the NodePort to ask for; 0 lets the cluster allocate one */
+  overheadNodePort: number;
 }
 
 export const DEFAULT_WORKLOAD: Workload = {
@@ -47,6 +60,12 @@ export const DEFAULT_WORKLOAD: Workload = {
   netreadyRate: 1,
   netreadyFluxRate: 2,
   netreadyFluxSeconds: 20,
+  overheadSeconds: 5,
+  overheadConcurrency: 8,
+  overheadHostPort: 18080,
+  overheadRateFraction: 0.5,
+  overheadRate: 0,
+  overheadNodePort: 0,
 };
 
 /** Rates the lab on one machine can host; beyond, its CPU (not the CNI) sets the latency. */
@@ -61,6 +80,27 @@ export const NETREADY_POD_LIFETIME_S = 10;
 /** Pods the network-ready suite keeps at once at flux rate P (plus one prober per node). */
 export function netreadyPeakPods(fluxRate: number): number {
   return Math.ceil(fluxRate * NETREADY_POD_LIFETIME_S);
+}
+
+/**
+ * Ports the host-network server must not take: on the nodes they belong to the kubelet
+ * (10248, 10250), kube-proxy (10249, 10256), the kit's agent (9464), etcd and the API server
+ * of control-plane nodes (2379, 2380, 6443), or to the default NodePort range, whose DNAT
+ * rules would take the traffic before the server sees it.
+ */
+export const RESERVED_HOST_PORTS: readonly (readonly [number, number, string])[] = [
+  [2379, 2380, 'etcd'],
+  [6443, 6443, 'kube-apiserver'],
+  [9464, 9464, "kube-sli's node agent"],
+  [10248, 10259, 'kubelet, kube-proxy, controller-manager and scheduler'],
+  [30000, 32767, 'the default NodePort range (--service-node-port-range)'],
+];
+
+/** Why `port` cannot serve on the host network, or undefined. */
+export function hostPortProblem(port: number): string | undefined {
+  if (!Number.isInteger(port) || port < 1024 || port > 65535) return 'must be an integer from 1024 to 65535 (an unprivileged port)';
+  const hit = RESERVED_HOST_PORTS.find(([lo, hi]) => port >= lo && port <= hi);
+  return hit ? `is taken on the nodes by ${hit[2]} (${hit[0]}${hit[1] !== hit[0] ? `-${hit[1]}` : ''}); choose another, e.g. 18080` : undefined;
 }
 
 export interface RunConfig {
@@ -79,7 +119,7 @@ export class ConfigError extends Error {
 
 const RATE_ENV = { netreadyRate: 'NETREADY_RATE', netreadyFluxRate: 'NETREADY_FLUX_RATE' } as const;
 
-const WORKLOAD_ENV: Record<Exclude<keyof Workload, 'services' | 'keep' | 'image' | keyof typeof RATE_ENV>, string> = {
+const WORKLOAD_ENV: Record<Exclude<keyof Workload, 'services' | 'keep' | 'image' | keyof typeof RATE_ENV | 'overheadRateFraction' | 'overheadRate' | 'overheadNodePort'>, string> = {
   endpointsPerService: 'ENDPOINTS_PER_SERVICE',
   clients: 'CLIENTS',
   connPerClient: 'CONN_PER_CLIENT',
@@ -88,6 +128,9 @@ const WORKLOAD_ENV: Record<Exclude<keyof Workload, 'services' | 'keep' | 'image'
   streamSeconds: 'STREAM_SECONDS',
   netreadyPods: 'NETREADY_PODS',
   netreadyFluxSeconds: 'NETREADY_FLUX_SECONDS',
+  overheadSeconds: 'OVERHEAD_SECONDS',
+  overheadConcurrency: 'OVERHEAD_CONCURRENCY',
+  overheadHostPort: 'OVERHEAD_HOST_PORT',
 };
 const SLI_NAMES = Object.values(SLI) as SliName[];
 const FILE_KEYS = new Set(['profile', 'workload', 'thresholds', 'minSamples']);
@@ -233,6 +276,45 @@ export function loadRunConfig(
       workload.image = raw;
       sources['workload.image'] = where;
     }
+  }
+  // request-overhead knobs that are not positive integers: a fraction, and two ports/rates where 0 means "derive"
+  for (const [raw, where] of [
+    [fw.overheadRateFraction, fileRef('workload.overheadRateFraction')],
+    [env.OVERHEAD_RATE_FRACTION, 'env OVERHEAD_RATE_FRACTION'],
+  ] as const) {
+    if (raw === undefined) continue;
+    const f = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+    if (typeof f !== 'number' || !(f > 0 && f <= 1)) problems.push(`${where}=${JSON.stringify(raw)}: must be a number in (0, 1], e.g. 0.5 for half the slowest path's closed-loop maximum`);
+    else {
+      workload.overheadRateFraction = f;
+      sources['workload.overheadRateFraction'] = where;
+    }
+  }
+  const zeroOrInt = (key: 'overheadRate' | 'overheadNodePort', envName: string, max: number, fix: string): void => {
+    for (const [raw, where] of [
+      [fw[key], fileRef(`workload.${key}`)],
+      [env[envName], `env ${envName}`],
+    ] as const) {
+      if (raw === undefined) continue;
+      const n = typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : raw;
+      if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > max) problems.push(`${where}=${JSON.stringify(raw)}: ${fix}`);
+      else {
+        workload[key] = n;
+        sources[`workload.${key}`] = where;
+      }
+    }
+  };
+  zeroOrInt(
+    'overheadRate',
+    'OVERHEAD_RATE',
+    LOADGEN_LIMITS.ratePerSecond,
+    `must be an integer from 1 to ${LOADGEN_LIMITS.ratePerSecond} requests/s (what one loadgen keeps on schedule), or 0 to derive it from OVERHEAD_RATE_FRACTION`,
+  );
+  zeroOrInt('overheadNodePort', 'OVERHEAD_NODE_PORT', 65535, "must be a port inside the cluster's NodePort range (default 30000-32767), or 0 to let the cluster allocate one");
+  const hostPortIssue = hostPortProblem(workload.overheadHostPort);
+  if (hostPortIssue) problems.push(`OVERHEAD_HOST_PORT ${workload.overheadHostPort} ${hostPortIssue}`);
+  if (workload.overheadConcurrency > LOADGEN_LIMITS.concurrency) {
+    problems.push(`OVERHEAD_CONCURRENCY ${workload.overheadConcurrency}: at most ${LOADGEN_LIMITS.concurrency} connections per loadgen`);
   }
   try {
     timeoutFactor(env);

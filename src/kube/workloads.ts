@@ -87,7 +87,7 @@ export interface LoadgenSpec {
   env?: Record<string, string>;
   /** pods started together share a group label (clients vs the prober) */
   group?: string;
-  /** pin the pod to this node (one prober per node) */
+  /** pin the pod to this node (one prober per node; a client that must sit on a given node) */
   nodeName?: string;
 }
 

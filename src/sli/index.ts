@@ -39,3 +39,4 @@ export { formatValue, lookupUnit, THROUGHPUT_UNITS, TIME_UNITS, type UnitInfo } 
 export { compare, parseThreshold, statisticName, ThresholdError } from './threshold.js';
 export { sliDimension, SloValidationError, validateSlo, type ValidatedSlo } from './slo.js';
 export { evaluateSlo, type EvaluateOptions } from './verdict.js';
+export { behindSchedule, intervalRates, lateSends, openLoopStats, schedule, unsustained, type OpenLoopStats, type RequestRecord } from './open-loop.js';

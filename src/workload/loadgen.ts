@@ -8,6 +8,7 @@
 //   request-validation.ts  run and probe specs checked against JSON Schemas (ajv)
 //   requests-run.ts        "requests" runs: short connections, `concurrency` in flight
 //   stream-run.ts          "stream" runs: long downloads, bytes per interval
+//   http-run.ts            "http" runs: requests closed loop (keep-alive or not) or open loop (wrk2's schedule)
 //   probe.ts               time until a TCP handshake first succeeds
 //   run-registry.ts        runs and probes in memory, views and eviction
 //   limits.ts, types.ts, timing.ts
@@ -15,6 +16,9 @@ export { startLoadgen, type LoadgenHandle, type LoadgenOptions } from './loadgen
 export { LOADGEN_LIMITS } from './loadgen/limits.js';
 export { parseProbeSpec, parseRunSpec, ValidationError } from './loadgen/request-validation.js';
 export type {
+  HttpRequestTuple,
+  HttpRunSpec,
+  HttpSummary,
   LoadgenConnectionResult,
   ProbeSpec,
   ProbeState,

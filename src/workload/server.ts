@@ -1,7 +1,8 @@
 // Backend for kernel tests and lab pods: answers `GET /bytes/N` with N bytes, `/healthz`
-// with ok. The client closes first (it reads to Content-Length): TIME_WAIT then sits on the
-// client, whose kernel will not reuse that port, instead of on the server, where a quickly
-// reused client port meets the old connection and gets reset.
+// with ok; keeps the connection for the next request unless the request says close. The
+// client closes first (it reads to Content-Length): TIME_WAIT then sits on the client,
+// whose kernel will not reuse that port, instead of on the server, where a quickly reused
+// client port meets the old connection and gets reset.
 import net from 'node:net';
 import { requestedBytes } from './protocol.js';
 
@@ -16,19 +17,30 @@ export interface ServerHandle {
 export function startServer(port: number, host = '::'): Promise<ServerHandle> {
   const server = net.createServer((sock) => {
     sock.setNoDelay(true);
+    // Requests are answered one at a time, in order; a keep-alive client's next request
+    // waits in `head` until the previous response is written.
     let head = '';
-    const onData = (d: Buffer): void => {
-      head += d.toString('latin1');
+    let busy = false;
+    const next = (): void => {
+      if (busy || sock.destroyed) return;
       const end = head.indexOf('\r\n\r\n');
       if (end < 0) {
         if (head.length > 8192) sock.destroy();
         return;
       }
-      sock.off('data', onData);
-      const path = head.split(' ')[1] ?? '/';
-      respond(sock, path);
+      const request = head.slice(0, end);
+      head = head.slice(end + 4);
+      const path = request.split(' ')[1] ?? '/';
+      busy = true;
+      respond(sock, path, keepAlive(request), () => {
+        busy = false;
+        next();
+      });
     };
-    sock.on('data', onData);
+    sock.on('data', (d: Buffer) => {
+      head += d.toString('latin1');
+      next();
+    });
     sock.on('end', () => sock.end());
     sock.on('error', () => sock.destroy());
     // a client that never closes must not pin the server
@@ -46,22 +58,31 @@ export function startServer(port: number, host = '::'): Promise<ServerHandle> {
   });
 }
 
-function respond(sock: net.Socket, path: string): void {
+/** HTTP/1.1 keeps the connection unless the request says close (RFC 9112 section 9.3). */
+export function keepAlive(requestHead: string): boolean {
+  const http11 = /^[^\r\n]* HTTP\/1\.1/.test(requestHead);
+  const conn = /\r\nconnection:\s*([^\r\n]*)/i.exec(requestHead)?.[1]?.toLowerCase() ?? '';
+  return http11 ? !/\bclose\b/.test(conn) : /\bkeep-alive\b/.test(conn);
+}
+
+function respond(sock: net.Socket, path: string, keep: boolean, done: () => void): void {
   const n = path === '/healthz' ? 2 : requestedBytes(path);
+  const connection = keep ? 'keep-alive' : 'close';
   if (n === undefined) {
-    sock.write('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
-    return;
+    sock.write(`HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: ${connection}\r\n\r\n`);
+    return done();
   }
-  sock.write(`HTTP/1.1 200 OK\r\nContent-Length: ${n}\r\nConnection: close\r\n\r\n`);
+  sock.write(`HTTP/1.1 200 OK\r\nContent-Length: ${n}\r\nConnection: ${connection}\r\n\r\n`);
   if (path === '/healthz') {
     sock.write('ok');
-    return;
+    return done();
   }
   // One chunk per turn of the event loop: a loop that writes while the kernel accepts
   // starves the other connections of this process (measured: 20:1 between streams).
   let left = n;
   const pump = (): void => {
-    if (left <= 0 || sock.destroyed) return;
+    if (sock.destroyed) return;
+    if (left <= 0) return done();
     const part = left >= CHUNK.length ? CHUNK : CHUNK.subarray(0, left);
     left -= part.length;
     if (sock.write(part)) setImmediate(pump);

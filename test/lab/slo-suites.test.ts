@@ -74,6 +74,8 @@ describe.skipIf(!!labSkipReason)('SLO suites against the lab', () => {
       NETREADY_RATE: '2',
       NETREADY_FLUX_RATE: '2',
       NETREADY_FLUX_SECONDS: '5',
+      // request-overhead: 2 s per run, every path twice per mode (~1 min)
+      OVERHEAD_SECONDS: '2',
     });
     const judged = report.series.filter((s) => s.verdict);
     const failed = judged.filter((s) => s.verdict!.status !== 'pass').map((s) => `${s.id}: ${s.verdict!.reason}`);

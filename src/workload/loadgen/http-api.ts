@@ -9,6 +9,7 @@ import { controlAuthProblem, validateControlToken } from '../control-auth.js';
 import { LOADGEN_LIMITS } from './limits.js';
 import { startProbe } from './probe.js';
 import { parseProbeSpec, parseRunSpec, ValidationError } from './request-validation.js';
+import { startHttpRun } from './http-run.js';
 import { startRequestsRun } from './requests-run.js';
 import { RunRegistry, runView } from './run-registry.js';
 import { startStreamRun } from './stream-run.js';
@@ -122,7 +123,7 @@ export async function startLoadgen(opts: LoadgenOptions): Promise<LoadgenHandle>
         throw new HttpError(429, `${running} runs are running (at most ${LOADGEN_LIMITS.runningRuns}): wait for one or DELETE it`);
       }
       const id = registry.nextRunId();
-      const run = spec.mode === 'requests' ? startRequestsRun(id, spec) : startStreamRun(id, spec);
+      const run = spec.mode === 'requests' ? startRequestsRun(id, spec) : spec.mode === 'http' ? startHttpRun(id, spec) : startStreamRun(id, spec);
       runs.set(id, run);
       void run.settled.then(() => {
         run.state = 'done';

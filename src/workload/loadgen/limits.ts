@@ -11,6 +11,9 @@ export const LOADGEN_LIMITS = {
   /** intervals per stream (durationMs / intervalMs) */
   intervals: 100_000,
   connectTimeoutMs: 60_000,
+  /** open-loop arrival rate of one http run; above it one Node.js event loop cannot keep
+   *  wrk2's schedule (the run would report its lag and be inconclusive anyway) */
+  ratePerSecond: 20_000,
   probeIntervalMs: 60_000,
   pathLength: 2048,
   /** completed runs, and completed probes, kept for GET */

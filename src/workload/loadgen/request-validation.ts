@@ -5,7 +5,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { MAX_RESPONSE_BYTES } from '../protocol.js';
 import { LOADGEN_LIMITS as L } from './limits.js';
-import type { ProbeSpec, RequestsRunSpec, RunSpec, StreamRunSpec } from './types.js';
+import type { HttpRunSpec, ProbeSpec, RequestsRunSpec, RunSpec, StreamRunSpec } from './types.js';
 
 export class ValidationError extends Error {}
 
@@ -64,7 +64,7 @@ const pathSchema = (dflt: string): Schema => ({
 
 const modeSchema: Schema = {
   type: 'object',
-  properties: { mode: { enum: ['requests', 'stream'], must: 'be "requests" or "stream"' } },
+  properties: { mode: { enum: ['requests', 'stream', 'http'], must: 'be "requests", "stream" or "http"' } },
   required: ['mode'],
   must: 'be a JSON object',
 };
@@ -101,6 +101,28 @@ const streamSchema: Schema = {
   must: 'be a JSON object',
 };
 
+const httpSchema: Schema = {
+  type: 'object',
+  properties: {
+    mode: { const: 'http' },
+    targets: { ...targetsSchema, maxItems: 1, must: 'be an array of one {"host","port"} object' },
+    connections: positiveInt(L.concurrency, 1),
+    keepAlive: { type: 'boolean', default: true, must: 'be true or false' },
+    ratePerSecond: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      maximum: L.ratePerSecond,
+      must: `be a number of requests per second above 0 and at most ${L.ratePerSecond} (what one loadgen keeps on schedule); spread a higher rate over more loadgens`,
+    },
+    durationMs: { ...positiveInt(L.durationMs), whenMissing: 'give how long the run sends requests, in ms' },
+    path: pathSchema('/bytes/100'),
+    timeoutMs: positiveInt(L.timeoutMs, 10_000),
+  },
+  required: ['mode', 'targets', 'durationMs'],
+  additionalProperties: false,
+  must: 'be a JSON object',
+};
+
 const probeSchema: Schema = {
   type: 'object',
   properties: {
@@ -122,6 +144,7 @@ const validators = {
   mode: ajv.compile(modeSchema),
   requests: ajv.compile<RequestsRunSpec>(requestsSchema),
   stream: ajv.compile<StreamRunSpec>(streamSchema),
+  http: ajv.compile<HttpRunSpec>(httpSchema),
   probe: ajv.compile<ProbeSpec>(probeSchema),
 };
 
@@ -184,6 +207,17 @@ export function parseRunSpec(input: unknown): RunSpec {
     const spec = check(validators.requests, body, 'mode "requests"');
     if (spec.connections === undefined && spec.durationMs === undefined) {
       throw new ValidationError('connections is required unless durationMs is given: give how many connections to make');
+    }
+    return spec;
+  }
+  if (mode === 'http') {
+    const spec = check(validators.http, body, 'mode "http"');
+    if (spec.ratePerSecond !== undefined && !spec.keepAlive) {
+      throw new ValidationError('keepAlive must be true when ratePerSecond is given: the open loop keeps wrk2\'s schedule on kept-alive connections');
+    }
+    const due = spec.ratePerSecond === undefined ? 0 : Math.ceil((spec.ratePerSecond * spec.durationMs) / 1000);
+    if (due > L.connections) {
+      throw new ValidationError(`ratePerSecond ${spec.ratePerSecond} over durationMs ${spec.durationMs} makes ${due} requests; at most ${L.connections}: shorten durationMs`);
     }
     return spec;
   }

@@ -28,7 +28,42 @@ export interface StreamRunSpec {
   connectTimeoutMs: number;
 }
 
-export type RunSpec = RequestsRunSpec | StreamRunSpec;
+/**
+ * HTTP requests to one target on `connections` connections for durationMs. Closed loop
+ * (no ratePerSecond): each connection sends its next request as soon as the previous
+ * response is in, on one kept-alive connection or a new connection per request. Open loop
+ * (ratePerSecond): requests are due on wrk2's schedule (request j at j / rate on
+ * connection j mod connections), always on kept-alive connections, and latency counts
+ * from the due time (src/sli/open-loop.ts).
+ */
+export interface HttpRunSpec {
+  mode: 'http';
+  targets: [Target];
+  connections: number;
+  keepAlive: boolean;
+  ratePerSecond?: number;
+  durationMs: number;
+  path: string;
+  timeoutMs: number;
+}
+
+export type RunSpec = RequestsRunSpec | StreamRunSpec | HttpRunSpec;
+
+/**
+ * One request of an http run: [dueUs, sentUs, freeUs, doneUs, connection], µs since the
+ * run's start (RequestRecord of src/sli/open-loop.ts); doneUs is -1 when it failed.
+ * Tuples, because a run holds tens of thousands and they cross pods/proxy as JSON.
+ */
+export type HttpRequestTuple = [number, number, number, number, number];
+
+export interface HttpSummary {
+  ok: number;
+  failed: number;
+  /** due within durationMs but not sent before the run's deadline (open loop) */
+  unsent: number;
+  /** the first 10 errors */
+  errors: string[];
+}
 
 export interface ProbeSpec {
   host: string;
@@ -90,11 +125,11 @@ export interface RunView {
   endedNs?: string;
   /** why no more connections were started (set once known) */
   stoppedBy?: StoppedBy;
-  summary: RequestsSummary | StreamSummary;
+  summary: RequestsSummary | StreamSummary | HttpSummary;
   /** results held so far; page with ?since=next until next === total and state is done */
   total: number;
   next: number;
-  results: LoadgenConnectionResult[] | StreamRecord[];
+  results: LoadgenConnectionResult[] | StreamRecord[] | HttpRequestTuple[];
 }
 
 export interface RequestsSummary {
@@ -138,8 +173,8 @@ export interface Run {
   startedNs: string;
   endedNs?: string;
   stoppedBy?: StoppedBy;
-  results: LoadgenConnectionResult[] | StreamRecord[];
-  summary(): RequestsSummary | StreamSummary;
+  results: LoadgenConnectionResult[] | StreamRecord[] | HttpRequestTuple[];
+  summary(): RequestsSummary | StreamSummary | HttpSummary;
   controller: AbortController;
   settled: Promise<void>;
 }

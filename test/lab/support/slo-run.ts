@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { repoRoot } from '../../../src/lab/binaries.js';
 
-const WORKLOAD_KNOBS = ['SERVICES', 'CLIENTS', 'CONN_PER_CLIENT', 'CLIENT_CONCURRENCY', 'ENDPOINTS_PER_SERVICE', 'STREAM_SECONDS', 'BIG_SERVICE_ENDPOINTS', 'NETREADY_PODS', 'NETREADY_RATE', 'NETREADY_FLUX_RATE', 'NETREADY_FLUX_SECONDS'];
+const WORKLOAD_KNOBS = ['SERVICES', 'CLIENTS', 'CONN_PER_CLIENT', 'CLIENT_CONCURRENCY', 'ENDPOINTS_PER_SERVICE', 'STREAM_SECONDS', 'BIG_SERVICE_ENDPOINTS', 'NETREADY_PODS', 'NETREADY_RATE', 'NETREADY_FLUX_RATE', 'NETREADY_FLUX_SECONDS', 'OVERHEAD_SECONDS', 'OVERHEAD_CONCURRENCY', 'OVERHEAD_HOST_PORT', 'OVERHEAD_RATE_FRACTION', 'OVERHEAD_RATE', 'OVERHEAD_NODE_PORT'];
 
 /** The parent's environment minus what would steer the child: its own vitest, a cluster, workload knobs. */
 export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {

@@ -127,6 +127,20 @@ describe('loadRunConfig', () => {
     expect(problems(() => loadRunConfig({ SLI_CONFIG: join(dir, 'missing.json') })).join('\n')).toMatch(/missing\.json: cannot read it \(ENOENT\)/);
   });
 
+  it('request-overhead knobs: a host port the nodes use, a rate the generator cannot keep, a bad fraction or NodePort are refused before the cluster', () => {
+    const text = problems(() =>
+      loadRunConfig({ OVERHEAD_HOST_PORT: '10250', OVERHEAD_RATE: '50000', OVERHEAD_RATE_FRACTION: '1.5', OVERHEAD_NODE_PORT: '70000', OVERHEAD_CONCURRENCY: '5000' }),
+    ).join('\n');
+    expect(text).toMatch(/OVERHEAD_HOST_PORT 10250 is taken on the nodes by kubelet/);
+    expect(text).toMatch(/env OVERHEAD_RATE="50000": must be an integer from 1 to 20000 requests\/s \(what one loadgen keeps on schedule\)/);
+    expect(text).toMatch(/env OVERHEAD_RATE_FRACTION="1.5": must be a number in \(0, 1\]/);
+    expect(text).toMatch(/env OVERHEAD_NODE_PORT="70000": must be a port inside the cluster's NodePort range/);
+    expect(text).toMatch(/OVERHEAD_CONCURRENCY 5000: at most 1000/);
+    expect(problems(() => loadRunConfig({ OVERHEAD_HOST_PORT: '31000' })).join('\n')).toMatch(/the default NodePort range/);
+    const ok = loadRunConfig({ OVERHEAD_HOST_PORT: '18081', OVERHEAD_RATE_FRACTION: '0.25', OVERHEAD_SECONDS: '2' }).workload;
+    expect([ok.overheadHostPort, ok.overheadRateFraction, ok.overheadSeconds, ok.overheadRate]).toEqual([18081, 0.25, 2, 0]);
+  });
+
   it('more in flight than connections is refused', () => {
     expect(problems(() => loadRunConfig({ CONN_PER_CLIENT: '10', CLIENT_CONCURRENCY: '20' })).join('\n')).toMatch(/CLIENT_CONCURRENCY 20 exceeds CONN_PER_CLIENT 10/);
   });

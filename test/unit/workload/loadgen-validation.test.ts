@@ -22,6 +22,10 @@ describe('parseRunSpec', () => {
     expect(body).toEqual({ mode: 'requests', targets: [T], connections: 5 });
   });
 
+  it('fills the defaults of an http run (closed loop, kept-alive, one connection)', () => {
+    expect(parseRunSpec({ mode: 'http', targets: [T], durationMs: 1000 })).toEqual({ mode: 'http', targets: [T], durationMs: 1000, connections: 1, keepAlive: true, path: '/bytes/100', timeoutMs: 10_000 });
+  });
+
   it('fills the defaults of a stream run', () => {
     expect(parseRunSpec({ mode: 'stream', targets: [T], streams: 2, durationMs: 3000 })).toMatchObject({
       intervalMs: 1000,
@@ -32,7 +36,7 @@ describe('parseRunSpec', () => {
 
   // [body, the field named, the fix the message gives]
   it.each([
-    [{ targets: [T] }, 'mode', 'must be "requests" or "stream" (got nothing)'],
+    [{ targets: [T] }, 'mode', 'must be "requests", "stream" or "http" (got nothing)'],
     [{ mode: 'requests', targets: [T], connections: 1.5 }, 'connections', `must be a positive integer, at most ${LOADGEN_LIMITS.connections} (got 1.5)`],
     [{ mode: 'requests', targets: [T], connections: 1, timeoutMs: 0 }, 'timeoutMs', `must be a positive integer, at most ${LOADGEN_LIMITS.timeoutMs} (got 0)`],
     [{ mode: 'requests', connections: 1 }, 'targets', `must be an array of 1 to ${LOADGEN_LIMITS.targets} {"host","port"} objects (got nothing)`],
@@ -47,6 +51,10 @@ describe('parseRunSpec', () => {
     [{ mode: 'stream', targets: [T], durationMs: 1000 }, 'streams', 'is required: give how many concurrent streams to open'],
     [{ mode: 'stream', targets: [T], streams: 1, durationMs: 1000, concurrency: 4 }, 'unknown field "concurrency" for mode "stream"', 'allowed: mode, targets, streams, durationMs, intervalMs, path, connectTimeoutMs'],
     [{ mode: 'stream', targets: [T], streams: 1, durationMs: 1000, intervalMs: 'fast' }, 'intervalMs', 'must be a positive integer'],
+    [{ mode: 'http', targets: [T], durationMs: 1000, ratePerSecond: LOADGEN_LIMITS.ratePerSecond + 1 }, 'ratePerSecond', `at most ${LOADGEN_LIMITS.ratePerSecond} (what one loadgen keeps on schedule)`],
+    [{ mode: 'http', targets: [T, T], durationMs: 1000 }, 'targets', 'must be an array of one {"host","port"} object'],
+    [{ mode: 'http', targets: [T], durationMs: 1000, ratePerSecond: 100, keepAlive: false }, 'keepAlive', 'must be true when ratePerSecond is given'],
+    [{ mode: 'http', targets: [T] }, 'durationMs', 'is required: give how long the run sends requests, in ms'],
     [null, 'the request body', 'must be a JSON object (got null)'],
   ])('%j: names %s and the fix', (body, field, fix) => {
     const message = error(() => parseRunSpec(body));
