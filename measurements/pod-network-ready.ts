@@ -43,6 +43,8 @@ export interface NetreadyScene {
   run: Run;
   namespace: string;
   backend: Backend;
+  /** real nodes the pods may be scheduled onto */
+  nodes: readonly string[];
   probers: Probers;
 }
 
@@ -118,6 +120,7 @@ async function measurePod(scene: NetreadyScene, watch: PodWatch, onDelete: (p: P
   const name = `nr-${process.pid}-${counter++}`;
   const deadlineMs = TIMEOUTS.podNetworkReadyMs;
   const nodes = probers.nodes;
+  const schedulable = scene.nodes;
   const svcProber = probers.byNode.get(nodes[counter % nodes.length]!)!;
   const rec: PodRecord = { name, timeline: { pod: name, ready: {}, probeIntervalNs: BigInt(TIMEOUTS.probeIntervalMs) * 1_000_000n }, sameNodeProber: false };
   try {
@@ -125,7 +128,7 @@ async function measurePod(scene: NetreadyScene, watch: PodWatch, onDelete: (p: P
     const svc = await run.clients.core.createNamespacedService({ namespace, body: netreadyService(namespace, run.target.session, name) });
     const svcProbe = await startProbe(svcProber.loadgen, svc.spec!.clusterIP!, 80, deadlineMs + 10_000);
     const sent = nowEpochNs();
-    const created = await run.clients.core.createNamespacedPod({ namespace, body: netreadyPod({ namespace, session: run.target.session, name, image: run.config.workload.image || defaultKitImage(), egressTarget: `${backend.clusterIp}:${backend.port}`, nodes }) });
+    const created = await run.clients.core.createNamespacedPod({ namespace, body: netreadyPod({ namespace, session: run.target.session, name, image: run.config.workload.image || defaultKitImage(), egressTarget: `${backend.clusterIp}:${backend.port}`, nodes: schedulable }) });
     const returned = nowEpochNs();
     rec.timeline.createSentNs = sent;
     rec.timeline.createReturnedNs = returned;
