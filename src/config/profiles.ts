@@ -26,6 +26,8 @@ export const SLI = {
   churnThroughputDip: 'churn_throughput_dip_ratio',
   lastServiceLatency: 'last_service_latency_ratio',
   failedConnections: 'failed_connections_ratio',
+  udpFirstPacket: 'udp_first_packet_latency_seconds',
+  udpLoss: 'udp_loss_ratio',
 } as const;
 export type SliName = (typeof SLI)[keyof typeof SLI];
 
@@ -103,6 +105,18 @@ const PROFILES: Record<ProfileName, Record<SliName, ProfiledSlo>> = {
       minSamples: 1,
       origin: 'a connection to a programmed Service that fails is a dataplane fault: failed / attempted connections of each measurement, zero allowed',
     },
+    [SLI.udpFirstPacket]: {
+      sli: SLI.udpFirstPacket,
+      thresholds: ['p(99)<100ms'],
+      minSamples: 1000,
+      origin: `${COMMUNITY}/first_packet_latency.md defines the SLI for any protocol (p99, WIP; SLO "<= X"); for UDP the first request datagram toward the VIP → the first reply from it. 100 ms is the kit's bound for a working dataplane, the same as TCP's`,
+    },
+    [SLI.udpLoss]: {
+      sli: SLI.udpLoss,
+      thresholds: ['max<=0.001'],
+      minSamples: 1,
+      origin: "the kit's bound (no community SLI): UDP exchanges without a reply within UDP_TIMEOUT_MS / exchanges sent, under the UDP_RATE load. A lost DNS query costs its client a resolver timeout (5 s by default, resolv.conf(5)), so 1 in 1,000 is the most the default tolerates; on the lab's real nodes none of 1,200 exchanges at 4 × 200/s was lost (README)",
+    },
   },
   strict: {
     [SLI.programming]: {
@@ -170,6 +184,18 @@ const PROFILES: Record<ProfileName, Record<SliName, ProfiledSlo>> = {
       thresholds: ['max<=0'],
       minSamples: 1,
       origin: 'no connection to a programmed Service may fail',
+    },
+    [SLI.udpFirstPacket]: {
+      sli: SLI.udpFirstPacket,
+      thresholds: ['p(99)<1ms', 'p(50)<200us'],
+      minSamples: 1000,
+      origin: 'lab, nftables: the same bounds as TCP first-packet latency (README)',
+    },
+    [SLI.udpLoss]: {
+      sli: SLI.udpLoss,
+      thresholds: ['max<=0'],
+      minSamples: 1,
+      origin: "the kit's bound: no exchange through a programmed Service may go unanswered",
     },
   },
 };

@@ -8,6 +8,7 @@
 //   request-validation.ts  run and probe specs checked against JSON Schemas (ajv)
 //   requests-run.ts        "requests" runs: short connections, `concurrency` in flight
 //   stream-run.ts          "stream" runs: long downloads, bytes per interval
+//   udp-run.ts             "udp" runs: request/response datagrams on an open-loop schedule
 //   probe.ts               time until a TCP handshake first succeeds
 //   run-registry.ts        runs and probes in memory, views and eviction
 //   limits.ts, types.ts, timing.ts
@@ -30,4 +31,7 @@ export type {
   StreamRunSpec,
   StreamSummary,
   Target,
+  UdpExchangeResult,
+  UdpRunSpec,
+  UdpSummary,
 } from './loadgen/types.js';

@@ -28,7 +28,59 @@ export interface StreamRunSpec {
   connectTimeoutMs: number;
 }
 
-export type RunSpec = RequestsRunSpec | StreamRunSpec;
+/**
+ * UDP request/response exchanges (the shape of DNS): exchange i is due at start + i/rate
+ * (open loop: a slow reply does not delay the next request), sends one datagram of
+ * payloadBytes from its own source port and waits up to timeoutMs for one reply.
+ */
+export interface UdpRunSpec {
+  mode: 'udp';
+  targets: Target[];
+  /** exchanges this client makes */
+  exchanges: number;
+  /** exchanges per second (the schedule) */
+  rate: number;
+  /** at most this many exchanges wait for their reply at once; beyond it the schedule slips (recorded as lateSeconds) */
+  concurrency: number;
+  /** without a reply by then the exchange is lost */
+  timeoutMs: number;
+  payloadBytes: number;
+  /**
+   * source ports are taken in turn from [portFirst, portFirst + portCount), continuing
+   * across runs: one conntrack entry per exchange, and a port comes back only after the
+   * others were used (conntrack keeps a UDP entry 30 s after its last datagram)
+   */
+  portFirst: number;
+  portCount: number;
+}
+
+export type RunSpec = RequestsRunSpec | StreamRunSpec | UdpRunSpec;
+
+/** One UDP exchange as the client saw it. */
+export interface UdpExchangeResult {
+  seq: number;
+  target: number;
+  localPort?: number;
+  /** epoch ns when the request was handed to the kernel */
+  sentNs?: string;
+  /** send → reply, seconds (hrtime); absent without a reply */
+  rttSeconds?: number;
+  /** how late the request went out against its schedule, seconds */
+  lateSeconds: number;
+  /** 'timeout' (no reply within timeoutMs: lost), or the socket error */
+  error?: string;
+}
+
+export interface UdpSummary {
+  ok: number;
+  /** no reply within timeoutMs */
+  lost: number;
+  /** bind/send/ICMP errors */
+  failed: number;
+  cancelled: number;
+  /** largest lateness against the schedule, seconds */
+  maxLateSeconds: number;
+}
 
 export interface ProbeSpec {
   host: string;
@@ -79,7 +131,7 @@ export interface StreamRecord {
 }
 
 export type RunState = 'running' | 'done';
-export type StoppedBy = 'connections' | 'duration' | 'cancelled' | 'limit';
+export type StoppedBy = 'connections' | 'duration' | 'cancelled' | 'limit' | 'exchanges';
 
 export interface RunView {
   id: string;
@@ -90,11 +142,11 @@ export interface RunView {
   endedNs?: string;
   /** why no more connections were started (set once known) */
   stoppedBy?: StoppedBy;
-  summary: RequestsSummary | StreamSummary;
+  summary: RequestsSummary | StreamSummary | UdpSummary;
   /** results held so far; page with ?since=next until next === total and state is done */
   total: number;
   next: number;
-  results: LoadgenConnectionResult[] | StreamRecord[];
+  results: LoadgenConnectionResult[] | StreamRecord[] | UdpExchangeResult[];
 }
 
 export interface RequestsSummary {
@@ -138,8 +190,8 @@ export interface Run {
   startedNs: string;
   endedNs?: string;
   stoppedBy?: StoppedBy;
-  results: LoadgenConnectionResult[] | StreamRecord[];
-  summary(): RequestsSummary | StreamSummary;
+  results: LoadgenConnectionResult[] | StreamRecord[] | UdpExchangeResult[];
+  summary(): RequestsSummary | StreamSummary | UdpSummary;
   controller: AbortController;
   settled: Promise<void>;
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { repoRoot } from '../../../src/lab/binaries.js';
 
-const WORKLOAD_KNOBS = ['SERVICES', 'CLIENTS', 'CONN_PER_CLIENT', 'CLIENT_CONCURRENCY', 'ENDPOINTS_PER_SERVICE', 'STREAM_SECONDS', 'BIG_SERVICE_ENDPOINTS'];
+const WORKLOAD_KNOBS = ['SERVICES', 'CLIENTS', 'CONN_PER_CLIENT', 'CLIENT_CONCURRENCY', 'ENDPOINTS_PER_SERVICE', 'STREAM_SECONDS', 'BIG_SERVICE_ENDPOINTS', 'UDP_RATE', 'UDP_EXCHANGES', 'UDP_TIMEOUT_MS'];
 
 /** The parent's environment minus what would steer the child: its own vitest, a cluster, workload knobs. */
 export function childEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
