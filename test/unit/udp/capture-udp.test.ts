@@ -41,7 +41,7 @@ describe('UDP exchanges from boundary capture (real capture)', () => {
   });
 
   it('keeps the dropped exchange open with both requests, and emits it unanswered at the end', async () => {
-    const { out, r } = await exchanges();
+    const { out } = await exchanges();
     const lost = out.filter((e) => e.replyNs === undefined);
     expect(lost).toHaveLength(1);
     expect(lost[0]).toMatchObject({ clientAddr: '10.0.1.2', clientPort: 46787, vipAddr: '10.96.0.21', vipPort: 53, requests: 2, incomplete: 'end-of-capture' });
@@ -59,14 +59,12 @@ describe('UDP exchanges from boundary capture (real capture)', () => {
   });
 
   it('counts requests, replies and retries', async () => {
-    let stats: unknown;
     const out: CaptureUdpExchange[] = [];
     const { CapturePipeline } = await import('../../../src/capture/pipeline.js');
     const p = new CapturePipeline(CIDRS, { onUdpExchange: (e) => out.push(e) });
     p.push(pcap);
     p.end();
-    stats = p.tracker.udp!.stats;
-    expect(stats).toEqual({ requestsOnWire: 8, replies: 6, exchangesStarted: 7, exchangesEmitted: 7, unanswered: 1, retries: 1, unmatched: 0, reordered: 0, open: 0 });
+    expect(p.tracker.udp!.stats).toEqual({ requestsOnWire: 8, replies: 6, exchangesStarted: 7, exchangesEmitted: 7, unanswered: 1, retries: 1, unmatched: 0, reordered: 0, open: 0 });
     expect(p.stats.packets).toBe(14);
   });
 
