@@ -9,5 +9,5 @@ import { judgeUdpLoss } from '../measurements/udp-loss.js';
 test('UDP first-packet latency and loss through a ClusterIP', async ({ run, udpBackend, loadgens, agent, record }) => {
   const m = await measureUdp({ run, udpBackend, loadgens, agent });
   const w = run.config.workload;
-  expectAllPass([judgeUdpFirstPacket(record, run.config.slos[SLI.udpFirstPacket], m), judgeUdpLoss(record, run.config.slos[SLI.udpLoss], m, { rate: w.udpRate, timeoutMs: w.udpTimeoutMs })]);
+  expectAllPass([judgeUdpFirstPacket(record, run.config.slos[SLI.udpFirstPacket], m), judgeUdpLoss(record, run.config.slos[SLI.udpLoss], m, { rate: w.udpRate, timeoutMs: w.udpTimeoutMs, exchanges: w.udpExchanges })]);
 });

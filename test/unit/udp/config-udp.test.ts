@@ -82,12 +82,17 @@ describe('UDP loss arithmetic', () => {
     expect(udpLossSamples(countUdpLoss([]))).toEqual([]);
   });
 
-  it('a client that fell behind its schedule makes the verdict inconclusive', () => {
-    const onTime = countUdpLoss(Array.from({ length: 100 }, (_, i) => ex({ seq: i, lateSeconds: 0.001 })));
-    expect(behindSchedule(onTime, 200)).toBeUndefined();
-    // a stall: the last 10 % of the requests went out 300 ms late
-    const stalled = countUdpLoss(Array.from({ length: 100 }, (_, i) => ex({ seq: i, lateSeconds: i >= 90 ? 0.3 : 0.001 })));
-    expect(behindSchedule(stalled, 200)).toMatch(/fell behind their schedule of 200 exchanges\/s \(p99 300\.0 ms late/);
+  it('a generator that cannot keep the rate makes the verdict inconclusive; a short stall does not', () => {
+    // 300 exchanges at 200/s: a 1.5 s schedule, bound max(50 ms, 150 ms)
+    const onTime = countUdpLoss(Array.from({ length: 300 }, (_, i) => ex({ seq: i, lateSeconds: 0.001 })));
+    expect(behindSchedule(onTime, 200, 300)).toBeUndefined();
+    // one 300 ms stall the generator recovers from: the first 30 requests late, then on time
+    const stall = countUdpLoss(Array.from({ length: 300 }, (_, i) => ex({ seq: i, lateSeconds: i < 30 ? 0.3 - i / 200 : 0.001 })));
+    expect(stall.lateP99).toBeGreaterThan(0.2);
+    expect(behindSchedule(stall, 200, 300)).toBeUndefined();
+    // it can only send 150/s: every request later than the one before, the last 0.5 s late
+    const slow = countUdpLoss(Array.from({ length: 300 }, (_, i) => ex({ seq: i, lateSeconds: i / 150 - i / 200 })));
+    expect(behindSchedule(slow, 200, 300)).toMatch(/fell behind their schedule of 200 exchanges\/s \(requests left 249\.2 ms late on average, p99 .* bound 150\.0 ms\)/);
   });
 });
 
