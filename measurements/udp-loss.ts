@@ -77,6 +77,13 @@ export function judgeUdpLoss(record: Recorder, slo: SloSpec, m: UdpResult, o: { 
     definition(`requests left ${(c.lateMean * 1000).toFixed(2)} ms after their schedule on average, p99 ${(c.lateP99 * 1000).toFixed(2)} ms, max ${(c.lateMax * 1000).toFixed(2)} ms (${o.rate}/s per client)`),
     udpWindowNote(m),
   ];
+  if (c.lost > 0 && m.lostButRepliedAtBoundary !== undefined) {
+    notes.push(
+      definition(
+        `the boundary capture saw the reply of ${m.lostButRepliedAtBoundary} of the ${c.lost} lost exchanges leave the node toward the client${m.lostButRepliedAtBoundary > 0 ? ': those replies reached the client\'s node and were read too late (or not at all) by the client' : ''}`,
+      ),
+    );
+  }
   if (c.unsent > 0) notes.push(warning(`${c.unsent} exchanges were never sent (the client could not bind a source port)`));
   const behind = behindSchedule(c, o.rate, o.exchanges);
   return record.judge(slo, { source: 'client', samples: udpLossSamples(c), notes, ...(behind ? { invalid: behind } : {}) });

@@ -52,3 +52,19 @@ describe('agent UDP records', () => {
     expect(sink.histograms.capture_first_packet_latency_seconds.count).toBe(0);
   });
 });
+
+describe('lost exchanges the boundary saw answered', () => {
+  it('joins the client\'s lost exchanges to capture replies on client address and port', async () => {
+    const { lostButReplied } = await import('../../../fixtures/measure-udp.js');
+    const sink = await sinkOfFixtures();
+    const capture = pickUdp(sink.buffer.read(0, 100).records, [{ host: '10.96.0.20', port: 53 }, { host: 'fd00:10:96::20', port: 53 }, { host: '10.96.0.21', port: 53 }]).capture;
+    // as client.txt recorded: the IPv6 reply came after the 300 ms timeout, 10.96.0.21 never answered
+    const v4 = { podIp: '10.0.1.2', results: [
+      { seq: 0, target: 0, lateSeconds: 0, sentNs: '1', localPort: 39287, rttSeconds: 0.001 },
+      { seq: 1, target: 0, lateSeconds: 0, sentNs: '2', localPort: 46787, error: 'timeout' },
+    ] };
+    const v6 = { podIp: 'fd00:1::2', results: [{ seq: 0, target: 0, lateSeconds: 0, sentNs: '3', localPort: 52995, error: 'timeout' }] };
+    expect(lostButReplied([v4, v6], capture)).toBe(1);
+    expect(lostButReplied([v4], capture)).toBe(0);
+  });
+});
