@@ -109,13 +109,13 @@ const PROFILES: Record<ProfileName, Record<SliName, ProfiledSlo>> = {
       sli: SLI.udpFirstPacket,
       thresholds: ['p(99)<100ms'],
       minSamples: 1000,
-      origin: `${COMMUNITY}/first_packet_latency.md defines the SLI for any protocol (p99, WIP; SLO "<= X"); for UDP the first request datagram toward the VIP → the first reply from it. 100 ms is the kit's bound for a working dataplane, the same as TCP's`,
+      origin: `${COMMUNITY}/first_packet_latency.md defines the SLI for any protocol (p99, WIP; SLO "<= X"); for UDP the first request datagram toward the VIP → the first reply from it. 100 ms is the kit's bound for a working dataplane, the same as TCP's; the reply is the backend application's, so the figure includes its time to answer (on the lab's loaded shared vCPUs p99 247-436 ms: the scheduler, see README)`,
     },
     [SLI.udpLoss]: {
       sli: SLI.udpLoss,
       thresholds: ['max<=0.001'],
       minSamples: 1,
-      origin: "the kit's bound (no community SLI): UDP exchanges without a reply within UDP_TIMEOUT_MS / exchanges sent, under the UDP_RATE load. A lost DNS query costs its client a resolver timeout (5 s by default, resolv.conf(5)), so 1 in 1,000 is the most the default tolerates; on the lab's real nodes none of 1,200 exchanges at 4 × 200/s was lost (README)",
+      origin: "the kit's bound (no community SLI): UDP exchanges without a reply within UDP_TIMEOUT_MS / exchanges sent, under the UDP_RATE load. A lost DNS query costs its client a resolver timeout (5 s by default, resolv.conf(5)), so the default tolerates 1 in 1,000. Not yet calibrated on a quiet lab: on the lab's real nodes sharing 2 vCPUs with other labs (load 25-50) the boundary saw every one of 1,200 replies leave toward the clients, while the starved clients counted 0 and 103 lost and fell behind their schedule (inconclusive; README)",
     },
   },
   strict: {
@@ -189,7 +189,7 @@ const PROFILES: Record<ProfileName, Record<SliName, ProfiledSlo>> = {
       sli: SLI.udpFirstPacket,
       thresholds: ['p(99)<1ms', 'p(50)<200us'],
       minSamples: 1000,
-      origin: 'lab, nftables: the same bounds as TCP first-packet latency (README)',
+      origin: "the TCP first-packet bounds of this profile; not yet calibrated for UDP, whose reply includes the backend application's time to answer (README)",
     },
     [SLI.udpLoss]: {
       sli: SLI.udpLoss,
