@@ -9,7 +9,7 @@ import { definition, warning } from '../src/report/notes.js';
 import type { NoteInput } from '../src/report/types.js';
 import type { SloSpec } from '../src/sli/index.js';
 import { quantileSorted, sortedCopy } from '../src/sli/index.js';
-import type { UdpExchangeResult } from '../src/workload/loadgen.js';
+import { exchangeLost, type UdpExchangeResult } from '../src/workload/loadgen.js';
 import type { Judged, Recorder } from '../fixtures/results.js';
 import { udpWindowNote, type UdpResult } from './udp-first-packet-latency.js';
 
@@ -47,7 +47,7 @@ export function countUdpLoss(client: readonly UdpExchangeResult[]): UdpLossCount
     if (c.sentNs === undefined) unsent++;
     else {
       sent++;
-      if (c.rttSeconds === undefined) lost++;
+      if (exchangeLost(c)) lost++;
     }
     if (c.error !== undefined && c.error !== 'timeout') errors[c.error] = (errors[c.error] ?? 0) + 1;
   }

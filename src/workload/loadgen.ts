@@ -15,6 +15,7 @@
 export { startLoadgen, type LoadgenHandle, type LoadgenOptions } from './loadgen/http-api.js';
 export { LOADGEN_LIMITS } from './loadgen/limits.js';
 export { parseProbeSpec, parseRunSpec, ValidationError } from './loadgen/request-validation.js';
+export { exchangeLost } from './loadgen/udp-run.js';
 export type {
   LoadgenConnectionResult,
   ProbeSpec,

@@ -63,7 +63,7 @@ export interface UdpExchangeResult {
   localPort?: number;
   /** epoch ns when the request was handed to the kernel */
   sentNs?: string;
-  /** send → reply, seconds (hrtime); absent without a reply */
+  /** send → reply, seconds (hrtime); absent without a reply (a reply read after the timeout keeps it, with error 'timeout') */
   rttSeconds?: number;
   /** how late the request went out against its schedule, seconds */
   lateSeconds: number;

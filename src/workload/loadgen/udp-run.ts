@@ -87,7 +87,12 @@ export function startUdpRun(id: string, spec: UdpRunSpec): Run {
       });
       if (outcome.rtt !== undefined) {
         r.rttSeconds = outcome.rtt;
-        counts.ok++;
+        // a starved event loop can read a reply before its late timer fires: past the
+        // timeout it is lost all the same (its round trip stays recorded)
+        if (outcome.rtt * 1000 > spec.timeoutMs) {
+          r.error = 'timeout';
+          counts.lost++;
+        } else counts.ok++;
       } else {
         r.error = outcome.error;
         if (outcome.error === 'timeout') counts.lost++;
@@ -164,4 +169,9 @@ async function bindNext(type: 'udp4' | 'udp6', spec: UdpRunSpec): Promise<{ sock
     }
   }
   throw new Error(`bind: ${last?.code ?? last?.message}`);
+}
+
+/** No reply within the timeout (a reply read later keeps its round trip but is lost). */
+export function exchangeLost(r: UdpExchangeResult): boolean {
+  return r.sentNs !== undefined && (r.rttSeconds === undefined || r.error === 'timeout');
 }

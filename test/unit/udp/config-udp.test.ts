@@ -76,9 +76,10 @@ describe('UDP loss arithmetic', () => {
   const ex = (over: Partial<UdpExchangeResult>): UdpExchangeResult => ({ seq: 0, target: 0, lateSeconds: 0, sentNs: '1', rttSeconds: 0.0002, ...over });
 
   it('lost / sent; never-sent exchanges are outside the ratio', () => {
-    const c = countUdpLoss([ex({}), ex({}), ex({ rttSeconds: undefined, error: 'timeout' }), ex({ rttSeconds: undefined, error: 'ECONNREFUSED' }), ex({ sentNs: undefined, rttSeconds: undefined, error: 'bind: EADDRINUSE' })]);
-    expect(c).toMatchObject({ sent: 4, lost: 2, unsent: 1, errors: { ECONNREFUSED: 1, 'bind: EADDRINUSE': 1 } });
-    expect(udpLossSamples(c)).toEqual([0.5]);
+    const c = countUdpLoss([ex({}), ex({ rttSeconds: 2.5, error: 'timeout' }), ex({ rttSeconds: undefined, error: 'timeout' }), ex({ rttSeconds: undefined, error: 'ECONNREFUSED' }), ex({ sentNs: undefined, rttSeconds: undefined, error: 'bind: EADDRINUSE' })]);
+    // a reply read after the timeout (a starved client) is lost all the same
+    expect(c).toMatchObject({ sent: 4, lost: 3, unsent: 1, errors: { ECONNREFUSED: 1, 'bind: EADDRINUSE': 1 } });
+    expect(udpLossSamples(c)).toEqual([0.75]);
     expect(udpLossSamples(countUdpLoss([]))).toEqual([]);
   });
 
