@@ -24,6 +24,8 @@ export interface AgentOptions {
   captureIface?: string;
   capture?: boolean;
   conntrack?: boolean;
+  /** also track UDP request/response exchanges through VIPs (capture and conntrack; default true) */
+  udp?: boolean;
   /** conntrack netlink receive buffer (`-b`); default DEFAULT_CONNTRACK_BUFFER_BYTES */
   conntrackBufferBytes?: number;
   /**
@@ -56,8 +58,8 @@ export interface AgentStatus {
   netns?: string;
   serviceCidrs: string[];
   mode: 'records' | 'histogram';
-  flows: { capture: number; conntrack: number };
-  capture?: { running: boolean; vipSeenOnWire: number; malformed: number; ignored: number; error?: string };
+  flows: { capture: number; conntrack: number; captureUdp: number };
+  capture?: { running: boolean; vipSeenOnWire: number; udpRequestsOnWire?: number; malformed: number; ignored: number; error?: string };
   conntrack?: {
     running: boolean;
     loss: LossReport;
@@ -186,6 +188,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
         netns: opts.netns,
         serviceCidrs: opts.serviceCidrs,
         bufferBytes: opts.conntrackBufferBytes,
+        finishUdpOnReply: opts.udp !== false,
         onRecord: (r) => sink.conntrack(r),
       });
       await conntrack.ready;
@@ -203,6 +206,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
         iface: opts.captureIface ?? 'any',
         serviceCidrs: opts.serviceCidrs,
         onConnection: (c) => sink.capture(c),
+        ...(opts.udp !== false ? { onUdpExchange: (e: Parameters<FlowSink['captureUdp']>[0]) => sink.captureUdp(e) } : {}),
       });
       await capture.ready;
       metrics.collectorUp.set({ source: 'capture' }, 1);
@@ -228,6 +232,7 @@ export async function startAgent(opts: AgentOptions): Promise<AgentHandle> {
       capture: capture && {
         running: capture.error === undefined,
         vipSeenOnWire: capture.stats.vipSeenOnWire,
+        ...(capture.stats.udp ? { udpRequestsOnWire: capture.stats.udp.requestsOnWire } : {}),
         malformed: capture.stats.malformed,
         ignored: capture.stats.ignored,
         error: capture.error?.message,

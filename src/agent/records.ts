@@ -2,6 +2,7 @@
 // decimal strings (JSON has no 64-bit integers), SLI values precomputed in seconds.
 import { firstPacketLatencySeconds, totalLatencySeconds } from '../capture/tracker.js';
 import type { CaptureConnection } from '../capture/types.js';
+import { udpFirstPacketSeconds, type CaptureUdpExchange } from '../capture/udp-tracker.js';
 import {
   conntrackFirstPacketSeconds,
   conntrackTotalSeconds,
@@ -53,7 +54,23 @@ export interface ConntrackFlowJson {
   throughputBytesPerSecond?: number;
 }
 
-export type FlowJson = CaptureFlowJson | ConntrackFlowJson;
+/** One UDP request/response exchange through a VIP, from the boundary capture. */
+export interface CaptureUdpFlowJson {
+  source: 'capture-udp';
+  clientAddr: string;
+  clientPort: number;
+  vipAddr: string;
+  vipPort: number;
+  requestNs: string;
+  replyNs?: string;
+  /** request datagrams before the reply (1 = no retry) */
+  requests: number;
+  incomplete?: string;
+  /** first request → first reply */
+  firstPacketSeconds?: number;
+}
+
+export type FlowJson = CaptureFlowJson | ConntrackFlowJson | CaptureUdpFlowJson;
 
 const ns = (v: bigint | undefined): string | undefined => (v === undefined ? undefined : v.toString());
 
@@ -72,6 +89,21 @@ export function captureFlowJson(c: CaptureConnection): CaptureFlowJson {
     incomplete: c.incomplete,
     firstPacketSeconds: firstPacketLatencySeconds(c),
     totalSeconds: totalLatencySeconds(c),
+  };
+}
+
+export function captureUdpFlowJson(e: CaptureUdpExchange): CaptureUdpFlowJson {
+  return {
+    source: 'capture-udp',
+    clientAddr: e.clientAddr,
+    clientPort: e.clientPort,
+    vipAddr: e.vipAddr,
+    vipPort: e.vipPort,
+    requestNs: e.requestNs.toString(),
+    replyNs: ns(e.replyNs),
+    requests: e.requests,
+    incomplete: e.incomplete,
+    firstPacketSeconds: udpFirstPacketSeconds(e),
   };
 }
 

@@ -3,11 +3,12 @@
 // flow buffer. In histogram mode nothing per flow is kept, so memory is flat however many
 // flows pass.
 import type { CaptureConnection } from '../capture/types.js';
+import type { CaptureUdpExchange } from '../capture/udp-tracker.js';
 import type { FlowRecord } from '../conntrack/types.js';
 import { LatencyHistogram } from '../sli/histogram.js';
 import { FlowBuffer } from './flow-buffer.js';
 import type { AgentMetrics } from './metrics.js';
-import { captureFlowJson, conntrackFlowJson, type FlowJson } from './records.js';
+import { captureFlowJson, captureUdpFlowJson, conntrackFlowJson, type FlowJson } from './records.js';
 
 export type SinkMode = 'records' | 'histogram';
 
@@ -22,7 +23,7 @@ export type HistogramName = (typeof HISTOGRAM_NAMES)[number];
 
 export class FlowSink {
   readonly buffer: FlowBuffer<FlowJson>;
-  readonly counts = { capture: 0, conntrack: 0 };
+  readonly counts = { capture: 0, conntrack: 0, captureUdp: 0 };
   readonly histograms = Object.fromEntries(HISTOGRAM_NAMES.map((n) => [n, new LatencyHistogram()])) as Record<
     HistogramName,
     LatencyHistogram
@@ -51,10 +52,21 @@ export class FlowSink {
     if (this.mode === 'records') this.buffer.push(rec);
   }
 
+  /** UDP exchanges go to the flow records only (the histograms above are TCP's) */
+  captureUdp(e: CaptureUdpExchange): void {
+    this.counts.captureUdp++;
+    if (this.mode === 'records') this.buffer.push(captureUdpFlowJson(e));
+  }
+
   conntrack(r: FlowRecord): void {
     this.counts.conntrack++;
     this.metrics.flows.inc({ source: 'conntrack' });
     const rec = conntrackFlowJson(r);
+    // the histograms hold TCP connections; UDP exchanges are in the flow records
+    if (rec.proto !== 'tcp') {
+      if (this.mode === 'records') this.buffer.push(rec);
+      return;
+    }
     if (rec.firstPacketSeconds !== undefined) {
       this.metrics.firstPacket.observe({ source: 'conntrack' }, rec.firstPacketSeconds);
       this.histograms.conntrack_first_packet_latency_seconds.record(rec.firstPacketSeconds);

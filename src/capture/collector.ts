@@ -16,6 +16,7 @@ import { execa } from 'execa';
 import { type Cidr, parseCidr } from '../net/cidr.js';
 import { CapturePipeline, type CapturePipelineOptions } from './pipeline.js';
 import type { BoundaryCaptureStats, CaptureConnection } from './types.js';
+import type { UdpTrackerStats } from './udp-tracker.js';
 
 export interface CaptureOptions extends Omit<CapturePipelineOptions, 'onConnection'> {
   serviceCidrs: readonly (Cidr | string)[];
@@ -57,7 +58,7 @@ export interface CaptureHandle {
   readonly ready: Promise<void>;
   /** completed connections, then the still-open ones (`incomplete`) after stop() */
   readonly connections: AsyncIterable<CaptureConnection>;
-  readonly stats: BoundaryCaptureStats & { droppedConnections: number; kernel?: KernelCaptureStats };
+  readonly stats: BoundaryCaptureStats & { droppedConnections: number; kernel?: KernelCaptureStats; udp?: UdpTrackerStats };
   /** PID of tcpdump (`ip netns exec` execs it, so the same PID) */
   readonly pid: number | undefined;
   /** the command that was run */
@@ -74,8 +75,9 @@ const IPV4_FLAGS = 'tcp[tcpflags] & (tcp-syn|tcp-fin|tcp-rst) != 0';
 // 40-byte fixed header + 13 = the TCP flags byte; 0x07 = FIN|SYN|RST
 const IPV6_FLAGS = 'tcp and (ip6[6] != 6 or ip6[53] & 0x07 != 0)';
 
-/** The BPF filter for SYN/FIN/RST to or from the service CIDRs (both families). */
-export function buildBpfFilter(serviceCidrs: readonly (Cidr | string)[]): string {
+/** The BPF filter for SYN/FIN/RST to or from the service CIDRs (both families), and with
+ *  `udp` every UDP datagram to or from them. */
+export function buildBpfFilter(serviceCidrs: readonly (Cidr | string)[], o: { udp?: boolean } = {}): string {
   const cidrs = serviceCidrs.map((c) => (typeof c === 'string' ? parseCidr(c) : c));
   if (cidrs.length === 0) throw new Error('a capture filter needs at least one service CIDR');
   const net = (c: Cidr) => `net ${c.text.includes('/') ? c.text : `${c.text}/${c.prefix}`}`;
@@ -84,6 +86,8 @@ export function buildBpfFilter(serviceCidrs: readonly (Cidr | string)[]): string
   const parts: string[] = [];
   if (v4.length > 0) parts.push(`(ip and (${v4.join(' or ')}) and ${IPV4_FLAGS})`);
   if (v6.length > 0) parts.push(`(ip6 and (${v6.join(' or ')}) and ${IPV6_FLAGS})`);
+  if (o.udp && v4.length > 0) parts.push(`(ip and (${v4.join(' or ')}) and udp)`);
+  if (o.udp && v6.length > 0) parts.push(`(ip6 and (${v6.join(' or ')}) and udp)`);
   return parts.join(' or ');
 }
 
@@ -103,7 +107,7 @@ export function buildTcpdumpCommand(options: CaptureOptions): string[] {
   ];
   if (options.immediate ?? true) tcpdump.push('--immediate-mode');
   if (options.linkType) tcpdump.push('-y', options.linkType);
-  tcpdump.push('-w', '-', buildBpfFilter(options.serviceCidrs));
+  tcpdump.push('-w', '-', buildBpfFilter(options.serviceCidrs, { udp: options.onUdpExchange !== undefined }));
   return options.netns ? [options.ipPath ?? 'ip', 'netns', 'exec', options.netns, ...tcpdump] : tcpdump;
 }
 
@@ -260,7 +264,8 @@ export function startCapture(options: CaptureOptions): CaptureHandle {
     ready,
     connections: queue,
     get stats() {
-      return { ...pipeline.stats, droppedConnections: queue.dropped, ...(kernel ? { kernel } : {}) };
+      const udp = pipeline.tracker.udp?.stats;
+      return { ...pipeline.stats, droppedConnections: queue.dropped, ...(kernel ? { kernel } : {}), ...(udp ? { udp: { ...udp } } : {}) };
     },
     pid,
     command,

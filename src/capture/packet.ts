@@ -1,4 +1,4 @@
-// Link layer → IPv4/IPv6 → TCP header decoding, in place. The decoder writes raw offsets
+// Link layer → IPv4/IPv6 → TCP (or UDP, with decodePacket) header decoding, in place. The decoder writes raw offsets
 // into a caller-owned TcpPacket (reused for every packet) and allocates nothing: addresses
 // become strings only when the tracker creates a connection.
 import { addressFromBytes } from '../net/cidr.js';
@@ -20,7 +20,7 @@ export const TCP_ACK = 0x10;
 
 /** a TCP segment was decoded into `out` */
 export const DECODE_OK = 0;
-/** not for us: not IP, not TCP, a fragment, an unsupported link type */
+/** not for us: not IP, not TCP (or UDP), a fragment, an unsupported link type */
 export const DECODE_IGNORED = 1;
 /** cut short or inconsistent headers */
 export const DECODE_MALFORMED = 2;
@@ -34,6 +34,7 @@ const ETHERTYPE_QINQ_OLD = 0x9100;
 const MAX_VLAN_TAGS = 4;
 const MAX_IPV6_EXT_HEADERS = 8;
 const IPPROTO_TCP = 6;
+export const IPPROTO_UDP = 17;
 
 export class TcpPacket {
   /** the buffer the offsets point into */
@@ -63,10 +64,22 @@ export class TcpPacket {
   dstAddr(): string {
     return addressFromBytes(this.buf, this.dstOffset, this.addrLen);
   }
+
+  /** 6 (TCP) or 17 (UDP: seq, ack and flags are 0, payloadLen from the UDP length) */
+  proto: 6 | 17 = IPPROTO_TCP;
 }
 
-/** Decode the packet at buf[off, off+len) captured with the given link type. */
+/** Decode the TCP segment at buf[off, off+len) captured with the given link type. */
 export function decodeTcp(linktype: number, buf: Uint8Array, off: number, len: number, out: TcpPacket): DecodeResult {
+  return decodeL4(linktype, buf, off, len, out, false);
+}
+
+/** Decode a TCP segment or a UDP datagram (out.proto says which). */
+export function decodePacket(linktype: number, buf: Uint8Array, off: number, len: number, out: TcpPacket): DecodeResult {
+  return decodeL4(linktype, buf, off, len, out, true);
+}
+
+function decodeL4(linktype: number, buf: Uint8Array, off: number, len: number, out: TcpPacket, udp: boolean): DecodeResult {
   const end = off + len;
   let p: number;
   let ethertype: number;
@@ -89,14 +102,14 @@ export function decodeTcp(linktype: number, buf: Uint8Array, off: number, len: n
     case LINKTYPE_RAW: {
       if (len < 1) return DECODE_MALFORMED;
       const v = buf[off]! >> 4;
-      if (v === 4) return decodeIPv4(buf, off, end, out);
-      if (v === 6) return decodeIPv6(buf, off, end, out);
+      if (v === 4) return decodeIPv4(buf, off, end, out, udp);
+      if (v === 6) return decodeIPv6(buf, off, end, out, udp);
       return DECODE_MALFORMED;
     }
     case LINKTYPE_IPV4:
-      return decodeIPv4(buf, off, end, out);
+      return decodeIPv4(buf, off, end, out, udp);
     case LINKTYPE_IPV6:
-      return decodeIPv6(buf, off, end, out);
+      return decodeIPv6(buf, off, end, out, udp);
     default:
       return DECODE_IGNORED;
   }
@@ -106,8 +119,8 @@ export function decodeTcp(linktype: number, buf: Uint8Array, off: number, len: n
     ethertype = (buf[p + 2]! << 8) | buf[p + 3]!;
     p += 4;
   }
-  if (ethertype === ETHERTYPE_IPV4) return decodeIPv4(buf, p, end, out);
-  if (ethertype === ETHERTYPE_IPV6) return decodeIPv6(buf, p, end, out);
+  if (ethertype === ETHERTYPE_IPV4) return decodeIPv4(buf, p, end, out, udp);
+  if (ethertype === ETHERTYPE_IPV6) return decodeIPv6(buf, p, end, out, udp);
   return DECODE_IGNORED;
 }
 
@@ -116,7 +129,7 @@ export function decodeRecord(rec: PcapRecord, out: TcpPacket): DecodeResult {
   return decodeTcp(rec.linktype, rec.buffer, rec.offset, rec.caplen, out);
 }
 
-function decodeIPv4(buf: Uint8Array, p: number, end: number, out: TcpPacket): DecodeResult {
+function decodeIPv4(buf: Uint8Array, p: number, end: number, out: TcpPacket, udp: boolean): DecodeResult {
   if (end - p < 20) return DECODE_MALFORMED;
   const vihl = buf[p]!;
   if (vihl >> 4 !== 4) return DECODE_MALFORMED;
@@ -126,8 +139,20 @@ function decodeIPv4(buf: Uint8Array, p: number, end: number, out: TcpPacket): De
   // total length 0 happens for GSO super-packets (BIG TCP); anything else below the
   // header length is corrupt
   if (totalLen !== 0 && totalLen < ihl) return DECODE_MALFORMED;
-  // any fragment (more-fragments set or a non-zero offset): a SYN/FIN never needs one
+  // any fragment (more-fragments set or a non-zero offset): a SYN/FIN never needs one, and
+  // a request/response datagram of the kit fits one packet
   if ((((buf[p + 6]! << 8) | buf[p + 7]!) & 0x3fff) !== 0) return DECODE_IGNORED;
+  if (udp && buf[p + 9] === IPPROTO_UDP) {
+    const u = p + ihl;
+    if (end - u < 8) return DECODE_MALFORMED;
+    out.buf = buf;
+    out.family = 4;
+    out.addrLen = 4;
+    out.ipOffset = p;
+    out.srcOffset = p + 12;
+    out.dstOffset = p + 16;
+    return decodeUdpHeader(buf, u, out);
+  }
   if (buf[p + 9] !== IPPROTO_TCP) return DECODE_IGNORED;
   const t = p + ihl;
   if (end - t < 20) return DECODE_MALFORMED;
@@ -144,13 +169,13 @@ function decodeIPv4(buf: Uint8Array, p: number, end: number, out: TcpPacket): De
   return decodeTcpHeader(buf, t, out);
 }
 
-function decodeIPv6(buf: Uint8Array, p: number, end: number, out: TcpPacket): DecodeResult {
+function decodeIPv6(buf: Uint8Array, p: number, end: number, out: TcpPacket, udp: boolean): DecodeResult {
   if (end - p < 40) return DECODE_MALFORMED;
   if (buf[p]! >> 4 !== 6) return DECODE_MALFORMED;
   const plen = (buf[p + 4]! << 8) | buf[p + 5]!;
   let nh = buf[p + 6]!;
   let q = p + 40;
-  for (let i = 0; nh !== IPPROTO_TCP; i++) {
+  for (let i = 0; nh !== IPPROTO_TCP && !(udp && nh === IPPROTO_UDP); i++) {
     if (i === MAX_IPV6_EXT_HEADERS) return DECODE_IGNORED;
     switch (nh) {
       case 0: // hop-by-hop options
@@ -169,9 +194,19 @@ function decodeIPv6(buf: Uint8Array, p: number, end: number, out: TcpPacket): De
         q += (buf[q + 1]! + 2) << 2;
         break;
       default:
-        // 44 fragment, 50 ESP, 59 no next header, UDP, ICMPv6, …
+        // 44 fragment, 50 ESP, 59 no next header, UDP (unless asked for), ICMPv6, …
         return DECODE_IGNORED;
     }
+  }
+  if (nh === IPPROTO_UDP) {
+    if (end - q < 8) return DECODE_MALFORMED;
+    out.buf = buf;
+    out.family = 6;
+    out.addrLen = 16;
+    out.ipOffset = p;
+    out.srcOffset = p + 8;
+    out.dstOffset = p + 24;
+    return decodeUdpHeader(buf, q, out);
   }
   if (end - q < 20) return DECODE_MALFORMED;
   const doff = (buf[q + 12]! >> 4) << 2;
@@ -187,7 +222,20 @@ function decodeIPv6(buf: Uint8Array, p: number, end: number, out: TcpPacket): De
   return decodeTcpHeader(buf, q, out);
 }
 
+function decodeUdpHeader(buf: Uint8Array, u: number, out: TcpPacket): DecodeResult {
+  out.proto = IPPROTO_UDP;
+  out.tcpOffset = u;
+  out.srcPort = (buf[u]! << 8) | buf[u + 1]!;
+  out.dstPort = (buf[u + 2]! << 8) | buf[u + 3]!;
+  out.seq = 0;
+  out.ack = 0;
+  out.flags = 0;
+  out.payloadLen = Math.max(0, ((buf[u + 4]! << 8) | buf[u + 5]!) - 8);
+  return DECODE_OK;
+}
+
 function decodeTcpHeader(buf: Uint8Array, t: number, out: TcpPacket): DecodeResult {
+  out.proto = IPPROTO_TCP;
   out.tcpOffset = t;
   out.srcPort = (buf[t]! << 8) | buf[t + 1]!;
   out.dstPort = (buf[t + 2]! << 8) | buf[t + 3]!;

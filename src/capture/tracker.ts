@@ -13,9 +13,10 @@
 // are built once per connection. Times are kept as JS numbers of ns relative to the first
 // packet's second (exact for 104 days) and become bigint only on emission.
 import { type Cidr, addressFromBytes, cidrContainsBytes } from '../net/cidr.js';
-import { DECODE_MALFORMED, DECODE_OK, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, TcpPacket, decodeTcp } from './packet.js';
+import { DECODE_MALFORMED, DECODE_OK, IPPROTO_UDP, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, TcpPacket, decodePacket, decodeTcp } from './packet.js';
 import type { PcapRecord } from './pcap.js';
 import type { BoundaryCaptureStats, CaptureConnection } from './types.js';
+import { UdpExchangeTracker, type CaptureUdpExchange } from './udp-tracker.js';
 
 export interface BoundaryTrackerOptions {
   /** called for every completed (or incomplete, see CaptureConnection.incomplete) connection */
@@ -34,6 +35,10 @@ export interface BoundaryTrackerOptions {
    *  stamped FIN/RST or a late SYN-ACK record; the next FIN/RST of the connection emits
    *  it at once (default 5; 0 emits on the first FIN/RST) */
   reorderWindowMs?: number;
+  /** track UDP request/response exchanges too (see udp-tracker.ts) and hand them here */
+  onUdpExchange?: (e: CaptureUdpExchange) => void;
+  /** capture-time ms an unanswered UDP exchange is kept (default 30 000, conntrack's UDP timeout) */
+  udpIdleTimeoutMs?: number;
 }
 
 class Conn {
@@ -90,6 +95,8 @@ export class BoundaryTracker {
     truncatedAtEnd: false,
   };
   onConnection: (c: CaptureConnection) => void;
+  /** UDP exchanges, when onUdpExchange was given */
+  readonly udp: UdpExchangeTracker | undefined;
 
   private readonly v4: readonly Cidr[];
   private readonly v6: readonly Cidr[];
@@ -120,6 +127,9 @@ export class BoundaryTracker {
     this.dupNs = (options.duplicateWindowMs ?? DEFAULT_DUP_MS) * 1e6;
     this.maxOpen = Math.max(1, options.maxOpenConnections ?? DEFAULT_MAX_OPEN);
     this.lingerNs = Math.max(0, (options.reorderWindowMs ?? DEFAULT_REORDER_MS) * 1e6);
+    this.udp = options.onUdpExchange
+      ? new UdpExchangeTracker(serviceCidrs, { onExchange: options.onUdpExchange, ...(options.udpIdleTimeoutMs !== undefined ? { idleTimeoutMs: options.udpIdleTimeoutMs } : {}), ...(options.maxOpenConnections !== undefined ? { maxOpenExchanges: options.maxOpenConnections } : {}) })
+      : undefined;
   }
 
   /** SYNs seen toward a VIP; 0 after clients connected = the VIP never hit the wire */
@@ -134,9 +144,12 @@ export class BoundaryTracker {
   /** Decode a pcap record and observe it; counts packets/ignored/malformed. */
   observeRecord(rec: PcapRecord): void {
     this.stats.packets++;
-    const r = decodeTcp(rec.linktype, rec.buffer, rec.offset, rec.caplen, this.scratch);
-    if (r === DECODE_OK) this.observe(this.scratch, rec.tsSec, rec.tsNsec);
-    else if (r === DECODE_MALFORMED) this.stats.malformed++;
+    const r = this.udp === undefined ? decodeTcp(rec.linktype, rec.buffer, rec.offset, rec.caplen, this.scratch) : decodePacket(rec.linktype, rec.buffer, rec.offset, rec.caplen, this.scratch);
+    if (r === DECODE_OK) {
+      if (this.scratch.proto === IPPROTO_UDP) {
+        if (!this.udp!.observe(this.scratch, rec.tsSec, rec.tsNsec)) this.stats.ignored++;
+      } else this.observe(this.scratch, rec.tsSec, rec.tsNsec);
+    } else if (r === DECODE_MALFORMED) this.stats.malformed++;
     else this.stats.ignored++;
   }
 
@@ -190,6 +203,7 @@ export class BoundaryTracker {
    * for quiet periods; busy streams evict on packet time by themselves). Returns how many.
    */
   evictIdle(nowNs: bigint): number {
+    this.udp?.evictIdle(nowNs);
     if (this.baseSec < 0) return 0;
     const t = Number(nowNs - this.baseNs);
     while (this.chead !== null && this.chead.lingerUntil < t) this.emitClosed(this.chead);
@@ -201,6 +215,7 @@ export class BoundaryTracker {
   flush(): void {
     while (this.chead !== null) this.emitClosed(this.chead);
     while (this.head !== null) this.emit(this.head, 'end-of-capture');
+    this.udp?.flush();
   }
 
   // ---- internals ----

@@ -44,7 +44,25 @@ export interface Workload {
   overheadRate: number;
   /** request-overhead: the NodePort to ask for; 0 lets the cluster allocate one */
   overheadNodePort: number;
+  /** UDP request/response exchanges per second, per client (UDP_RATE) */
+  udpRate: number;
+  /** UDP exchanges per client (UDP_EXCHANGES; default CONN_PER_CLIENT) */
+  udpExchanges: number;
+  /** an exchange without a reply by then is lost, ms (UDP_TIMEOUT_MS) */
+  udpTimeoutMs: number;
 }
+
+/** Bounds of the UDP knobs, each with its reason (checked before anything touches a cluster). */
+export const UDP_LIMITS = {
+  /** what one loadgen pod's schedule keeps up with on a small node (the run records any slip) */
+  rate: 20_000,
+  /** the source-port cycle of the loadgen: one port per exchange, none reused within a run */
+  exchanges: 40_000,
+  /** below conntrack's 30 s UDP timeout (nf_conntrack_udp_timeout), so a late reply still meets its entry */
+  timeoutMs: 25_000,
+  /** exchanges waiting for their reply at once, per client (the loadgen's concurrency limit) */
+  inFlight: 1000,
+} as const;
 
 export const DEFAULT_WORKLOAD: Workload = {
   services: [100, 1000, 5000, 10000],
@@ -66,6 +84,9 @@ export const DEFAULT_WORKLOAD: Workload = {
   overheadRateFraction: 0.5,
   overheadRate: 0,
   overheadNodePort: 0,
+  udpRate: 200,
+  udpExchanges: 2000,
+  udpTimeoutMs: 1000,
 };
 
 /** Rates the lab on one machine can host; beyond, its CPU (not the CNI) sets the latency. */
@@ -131,6 +152,9 @@ const WORKLOAD_ENV: Record<Exclude<keyof Workload, 'services' | 'keep' | 'image'
   overheadSeconds: 'OVERHEAD_SECONDS',
   overheadConcurrency: 'OVERHEAD_CONCURRENCY',
   overheadHostPort: 'OVERHEAD_HOST_PORT',
+  udpRate: 'UDP_RATE',
+  udpExchanges: 'UDP_EXCHANGES',
+  udpTimeoutMs: 'UDP_TIMEOUT_MS',
 };
 const SLI_NAMES = Object.values(SLI) as SliName[];
 const FILE_KEYS = new Set(['profile', 'workload', 'thresholds', 'minSamples']);
@@ -322,6 +346,8 @@ export function loadRunConfig(
     if (!(e instanceof TimeoutFactorError)) throw e;
     problems.push(e.message);
   }
+  if (sources['workload.udpExchanges'] === undefined) workload.udpExchanges = workload.connPerClient;
+  problems.push(...udpProblems(workload, sources));
   if (workload.clientConcurrency > workload.connPerClient) {
     problems.push(
       `CLIENT_CONCURRENCY ${workload.clientConcurrency} exceeds CONN_PER_CLIENT ${workload.connPerClient}: each client cannot have more connections in flight than it makes`,
@@ -385,4 +411,22 @@ export function loadRunConfig(
 
   if (problems.length > 0) throw new ConfigError(problems);
   return { profile: profileName as ProfileName, slos, workload, sources };
+}
+
+/** Out-of-range UDP knobs, each naming the knob, its source and the fix. */
+function udpProblems(w: Workload, sources: Record<string, string>): string[] {
+  const where = (k: keyof Workload, env: string): string => sources[`workload.${k}`] ?? (k === 'udpExchanges' ? 'env CONN_PER_CLIENT (UDP_EXCHANGES defaults to it)' : `default ${env}`);
+  const out: string[] = [];
+  if (w.udpRate > UDP_LIMITS.rate) out.push(`${where('udpRate', 'UDP_RATE')}=${w.udpRate}: at most ${UDP_LIMITS.rate} exchanges/s per client; add clients (CLIENTS) for more load`);
+  if (w.udpExchanges > UDP_LIMITS.exchanges) {
+    out.push(`${where('udpExchanges', 'UDP_EXCHANGES')}=${w.udpExchanges}: at most ${UDP_LIMITS.exchanges} UDP exchanges per client (one source port each, none reused in a run); set UDP_EXCHANGES lower or add clients`);
+  }
+  if (w.udpTimeoutMs > UDP_LIMITS.timeoutMs) {
+    out.push(`${where('udpTimeoutMs', 'UDP_TIMEOUT_MS')}=${w.udpTimeoutMs}: at most ${UDP_LIMITS.timeoutMs} ms, below conntrack's 30 s UDP timeout (a later reply would meet a new entry); use e.g. 1000`);
+  }
+  const inFlight = Math.ceil((w.udpRate * w.udpTimeoutMs) / 1000);
+  if (inFlight > UDP_LIMITS.inFlight) {
+    out.push(`UDP_RATE ${w.udpRate}/s × UDP_TIMEOUT_MS ${w.udpTimeoutMs} ms may keep ${inFlight} exchanges waiting per client, more than the loadgen's ${UDP_LIMITS.inFlight}: lower UDP_RATE or UDP_TIMEOUT_MS`);
+  }
+  return out;
 }

@@ -36,6 +36,13 @@ export interface FlowTrackerOptions {
   keepOrphans?: boolean;
   /** Live flows kept at most; the oldest is evicted (end 'evicted') beyond it. Default 262,144. */
   maxLiveFlows?: number;
+  /**
+   * Finish a UDP flow (end 'replied') at the first event showing the reply instead of at its
+   * DESTROY, which comes only 30 s after the last datagram (120 s once the flow is ASSURED):
+   * a request/response exchange is over when its reply is seen. Its later events (ASSURED,
+   * DESTROY) are then expected, not orphans. Default false.
+   */
+  finishUdpOnReply?: boolean;
 }
 
 export interface SettleResult {
@@ -82,6 +89,7 @@ export class FlowTracker {
   private readonly keepOrphans: boolean;
   private readonly maxLive: number;
   private readonly graceNs: bigint;
+  private readonly finishUdpOnReply: boolean;
   startedAtNs: bigint | undefined;
 
   private overruns = 0;
@@ -103,6 +111,7 @@ export class FlowTracker {
     this.keepOrphans = opts.keepOrphans ?? false;
     this.maxLive = opts.maxLiveFlows ?? 262_144;
     this.graceNs = opts.startGraceNs ?? 0n;
+    this.finishUdpOnReply = opts.finishUdpOnReply ?? false;
     this.startedAtNs = opts.startedAtNs;
   }
 
@@ -153,6 +162,10 @@ export class FlowTracker {
     }
     this.apply(l, ev);
     if (ev.type === 'DESTROY') this.finish(l, 'destroy');
+    else if (this.finishUdpOnReply && l.sawReply && l.rec.proto === 'udp' && !l.rec.orphan) {
+      this.finish(l, 'replied');
+      this.rememberFinished(ev);
+    }
   }
 
   /**
@@ -175,11 +188,16 @@ export class FlowTracker {
       }
       this.apply(l, ev);
       this.finish(l, 'settled');
-      if (this.settledIds.size >= this.maxLive) this.settledIds.delete(this.settledIds.keys().next().value!);
-      this.settledIds.set(ev.id, flowKey(ev));
+      this.rememberFinished(ev);
       result.settled++;
     }
     return result;
+  }
+
+  /** a flow finished before its DESTROY: its later events are expected, not orphans */
+  private rememberFinished(ev: ConntrackEvent): void {
+    if (this.settledIds.size >= this.maxLive) this.settledIds.delete(this.settledIds.keys().next().value!);
+    this.settledIds.set(ev.id, flowKey(ev));
   }
 
   /** Count a line the parser rejected (the last few are kept for diagnostics). */

@@ -67,7 +67,10 @@ export type FlowEnd =
    * from that listing, so its DESTROY (after TIME_WAIT, ~120 s) is not waited for. Listings
    * are netlink dumps, flow-controlled and lossless, unlike a burst of DESTROY events.
    */
-  | 'settled';
+  | 'settled'
+  /** a UDP flow finished at its first reply (FlowTrackerOptions.finishUdpOnReply): an
+   *  exchange is over then, its DESTROY comes 30 s later and carries the counters */
+  | 'replied';
 
 export interface FlowRecord {
   id: number;

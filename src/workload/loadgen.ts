@@ -9,12 +9,14 @@
 //   requests-run.ts        "requests" runs: short connections, `concurrency` in flight
 //   stream-run.ts          "stream" runs: long downloads, bytes per interval
 //   http-run.ts            "http" runs: requests closed loop (keep-alive or not) or open loop (wrk2's schedule)
+//   udp-run.ts             "udp" runs: request/response datagrams on an open-loop schedule
 //   probe.ts               time until a TCP handshake first succeeds
 //   run-registry.ts        runs and probes in memory, views and eviction
 //   limits.ts, types.ts, timing.ts
 export { startLoadgen, type LoadgenHandle, type LoadgenOptions } from './loadgen/http-api.js';
 export { LOADGEN_LIMITS } from './loadgen/limits.js';
 export { parseProbeSpec, parseRunSpec, ValidationError } from './loadgen/request-validation.js';
+export { exchangeLost } from './loadgen/udp-run.js';
 export type {
   HttpRequestTuple,
   HttpRunSpec,
@@ -34,4 +36,7 @@ export type {
   StreamRunSpec,
   StreamSummary,
   Target,
+  UdpExchangeResult,
+  UdpRunSpec,
+  UdpSummary,
 } from './loadgen/types.js';

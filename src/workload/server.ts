@@ -1,8 +1,12 @@
 // Backend for kernel tests and lab pods: answers `GET /bytes/N` with N bytes, `/healthz`
-// with ok; keeps the connection for the next request unless the request says close. The
-// client closes first (it reads to Content-Length): TIME_WAIT then sits on the client,
-// whose kernel will not reuse that port, instead of on the server, where a quickly reused
-// client port meets the old connection and gets reset.
+// Backend for kernel tests and lab pods: answers `GET /bytes/N` with N bytes, `/healthz`
+// with ok; keeps the connection for the next request unless the request says close; and on
+// the same port number over UDP echoes each datagram back to its sender (one request
+// datagram, one reply datagram: the shape of a DNS exchange). The client closes first (it
+// reads to Content-Length): TIME_WAIT then sits on the client, whose kernel will not reuse
+// that port, instead of on the server, where a quickly reused client port meets the old
+// connection and gets reset.
+import dgram from 'node:dgram';
 import net from 'node:net';
 import { requestedBytes } from './protocol.js';
 
@@ -50,10 +54,36 @@ export function startServer(port: number, host = '::'): Promise<ServerHandle> {
     server.once('error', reject);
     server.listen({ port, host, ipv6Only: false }, () => {
       const addr = server.address();
-      resolve({
-        port: typeof addr === 'object' && addr ? addr.port : port,
-        close: () => new Promise<void>((r) => server.close(() => r())),
-      });
+      const bound = typeof addr === 'object' && addr ? addr.port : port;
+      startUdpEcho(bound, host).then(
+        (udp) =>
+          resolve({
+            port: bound,
+            close: async () => {
+              await new Promise<void>((r) => udp.close(() => r()));
+              await new Promise<void>((r) => server.close(() => r()));
+            },
+          }),
+        (e: Error) => {
+          server.close();
+          reject(e);
+        },
+      );
+    });
+  });
+}
+
+/** UDP echo on `port`: every datagram goes back to where it came from, unchanged. */
+function startUdpEcho(port: number, host: string): Promise<dgram.Socket> {
+  const sock = dgram.createSocket({ type: net.isIPv4(host) ? 'udp4' : 'udp6', ipv6Only: false });
+  // a send error (the client's port closed after its timeout) is the client's business
+  sock.on('message', (msg, from) => sock.send(msg, from.port, from.address, () => undefined));
+  return new Promise((resolve, reject) => {
+    sock.once('error', reject);
+    sock.bind(port, host, () => {
+      sock.off('error', reject);
+      sock.on('error', () => undefined);
+      resolve(sock);
     });
   });
 }

@@ -13,6 +13,7 @@ import { startHttpRun } from './http-run.js';
 import { startRequestsRun } from './requests-run.js';
 import { RunRegistry, runView } from './run-registry.js';
 import { startStreamRun } from './stream-run.js';
+import { startUdpRun } from './udp-run.js';
 
 const DEFAULT_PAGE = 10_000;
 
@@ -123,7 +124,7 @@ export async function startLoadgen(opts: LoadgenOptions): Promise<LoadgenHandle>
         throw new HttpError(429, `${running} runs are running (at most ${LOADGEN_LIMITS.runningRuns}): wait for one or DELETE it`);
       }
       const id = registry.nextRunId();
-      const run = spec.mode === 'requests' ? startRequestsRun(id, spec) : spec.mode === 'http' ? startHttpRun(id, spec) : startStreamRun(id, spec);
+      const run = spec.mode === 'requests' ? startRequestsRun(id, spec) : spec.mode === 'http' ? startHttpRun(id, spec) : spec.mode === 'udp' ? startUdpRun(id, spec) : startStreamRun(id, spec);
       runs.set(id, run);
       void run.settled.then(() => {
         run.state = 'done';

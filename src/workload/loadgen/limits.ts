@@ -16,6 +16,14 @@ export const LOADGEN_LIMITS = {
   ratePerSecond: 20_000,
   probeIntervalMs: 60_000,
   pathLength: 2048,
+  /** UDP exchanges per second of one run */
+  udpRate: 20_000,
+  /** UDP exchanges per run: each gets its own source port until the range wraps */
+  udpExchanges: 500_000,
+  /** below conntrack's 30 s UDP timeout, so a late reply still meets the request's entry */
+  udpTimeoutMs: 25_000,
+  /** one datagram without IP fragmentation on a 1500-byte MTU */
+  udpPayloadBytes: 1400,
   /** completed runs, and completed probes, kept for GET */
   retained: 32,
   /** results kept across completed runs; older completed runs are evicted beyond it */

@@ -5,7 +5,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { MAX_RESPONSE_BYTES } from '../protocol.js';
 import { LOADGEN_LIMITS as L } from './limits.js';
-import type { HttpRunSpec, ProbeSpec, RequestsRunSpec, RunSpec, StreamRunSpec } from './types.js';
+import type { HttpRunSpec, ProbeSpec, RequestsRunSpec, RunSpec, StreamRunSpec, UdpRunSpec } from './types.js';
 
 export class ValidationError extends Error {}
 
@@ -64,7 +64,7 @@ const pathSchema = (dflt: string): Schema => ({
 
 const modeSchema: Schema = {
   type: 'object',
-  properties: { mode: { enum: ['requests', 'stream', 'http'], must: 'be "requests", "stream" or "http"' } },
+  properties: { mode: { enum: ['requests', 'stream', 'http', 'udp'], must: 'be "requests", "stream", "http" or "udp"' } },
   required: ['mode'],
   must: 'be a JSON object',
 };
@@ -123,6 +123,24 @@ const httpSchema: Schema = {
   must: 'be a JSON object',
 };
 
+const udpSchema: Schema = {
+  type: 'object',
+  properties: {
+    mode: { const: 'udp' },
+    targets: targetsSchema,
+    exchanges: { ...positiveInt(L.udpExchanges), whenMissing: 'give how many request/response exchanges to make' },
+    rate: { ...positiveInt(L.udpRate), whenMissing: 'give the exchanges per second' },
+    concurrency: positiveInt(L.concurrency, 256),
+    timeoutMs: positiveInt(L.udpTimeoutMs, 1000),
+    payloadBytes: positiveInt(L.udpPayloadBytes, 32),
+    portFirst: { type: 'integer', minimum: 1024, maximum: 65535, default: 20000, must: 'be a port from 1024 to 65535' },
+    portCount: { type: 'integer', minimum: 1, maximum: 64512, default: 40000, must: 'be a positive integer, at most 64512' },
+  },
+  required: ['mode', 'targets', 'exchanges', 'rate'],
+  additionalProperties: false,
+  must: 'be a JSON object',
+};
+
 const probeSchema: Schema = {
   type: 'object',
   properties: {
@@ -145,6 +163,7 @@ const validators = {
   requests: ajv.compile<RequestsRunSpec>(requestsSchema),
   stream: ajv.compile<StreamRunSpec>(streamSchema),
   http: ajv.compile<HttpRunSpec>(httpSchema),
+  udp: ajv.compile<UdpRunSpec>(udpSchema),
   probe: ajv.compile<ProbeSpec>(probeSchema),
 };
 
@@ -218,6 +237,13 @@ export function parseRunSpec(input: unknown): RunSpec {
     const due = spec.ratePerSecond === undefined ? 0 : Math.ceil((spec.ratePerSecond * spec.durationMs) / 1000);
     if (due > L.connections) {
       throw new ValidationError(`ratePerSecond ${spec.ratePerSecond} over durationMs ${spec.durationMs} makes ${due} requests; at most ${L.connections}: shorten durationMs`);
+    }
+    return spec;
+  }
+  if (mode === 'udp') {
+    const spec = check(validators.udp, body, 'mode "udp"');
+    if (spec.portFirst + spec.portCount - 1 > 65535) {
+      throw new ValidationError(`portFirst ${spec.portFirst} + portCount ${spec.portCount} runs past port 65535: lower portCount to at most ${65536 - spec.portFirst}`);
     }
     return spec;
   }

@@ -47,8 +47,6 @@ export interface HttpRunSpec {
   timeoutMs: number;
 }
 
-export type RunSpec = RequestsRunSpec | StreamRunSpec | HttpRunSpec;
-
 /**
  * One request of an http run: [dueUs, sentUs, freeUs, doneUs, connection], µs since the
  * run's start (RequestRecord of src/sli/open-loop.ts); doneUs is -1 when it failed.
@@ -63,6 +61,60 @@ export interface HttpSummary {
   unsent: number;
   /** the first 10 errors */
   errors: string[];
+}
+
+/**
+ * UDP request/response exchanges (the shape of DNS): exchange i is due at start + i/rate
+ * (open loop: a slow reply does not delay the next request), sends one datagram of
+ * payloadBytes from its own source port and waits up to timeoutMs for one reply.
+ */
+export interface UdpRunSpec {
+  mode: 'udp';
+  targets: Target[];
+  /** exchanges this client makes */
+  exchanges: number;
+  /** exchanges per second (the schedule) */
+  rate: number;
+  /** at most this many exchanges wait for their reply at once; beyond it the schedule slips (recorded as lateSeconds) */
+  concurrency: number;
+  /** without a reply by then the exchange is lost */
+  timeoutMs: number;
+  payloadBytes: number;
+  /**
+   * source ports are taken in turn from [portFirst, portFirst + portCount), continuing
+   * across runs: one conntrack entry per exchange, and a port comes back only after the
+   * others were used (conntrack keeps a UDP entry 30 s after its last datagram)
+   */
+  portFirst: number;
+  portCount: number;
+}
+
+export type RunSpec = RequestsRunSpec | StreamRunSpec | HttpRunSpec | UdpRunSpec;
+
+/** One UDP exchange as the client saw it. */
+export interface UdpExchangeResult {
+  seq: number;
+  target: number;
+  localPort?: number;
+  /** epoch ns when the request was handed to the kernel */
+  sentNs?: string;
+  /** send → reply, seconds (hrtime); absent without a reply (a reply read after the timeout keeps it, with error 'timeout') */
+  rttSeconds?: number;
+  /** how late the request went out against its schedule, seconds */
+  lateSeconds: number;
+  /** 'timeout' (no reply within timeoutMs: lost), or the socket error */
+  error?: string;
+}
+
+export interface UdpSummary {
+  ok: number;
+  /** no reply within timeoutMs */
+  lost: number;
+  /** bind/send/ICMP errors */
+  failed: number;
+  cancelled: number;
+  /** largest lateness against the schedule, seconds */
+  maxLateSeconds: number;
 }
 
 export interface ProbeSpec {
@@ -114,7 +166,7 @@ export interface StreamRecord {
 }
 
 export type RunState = 'running' | 'done';
-export type StoppedBy = 'connections' | 'duration' | 'cancelled' | 'limit';
+export type StoppedBy = 'connections' | 'duration' | 'cancelled' | 'limit' | 'exchanges';
 
 export interface RunView {
   id: string;
@@ -125,11 +177,11 @@ export interface RunView {
   endedNs?: string;
   /** why no more connections were started (set once known) */
   stoppedBy?: StoppedBy;
-  summary: RequestsSummary | StreamSummary | HttpSummary;
+  summary: RequestsSummary | StreamSummary | HttpSummary | UdpSummary;
   /** results held so far; page with ?since=next until next === total and state is done */
   total: number;
   next: number;
-  results: LoadgenConnectionResult[] | StreamRecord[] | HttpRequestTuple[];
+  results: LoadgenConnectionResult[] | StreamRecord[] | HttpRequestTuple[] | UdpExchangeResult[];
 }
 
 export interface RequestsSummary {
@@ -173,8 +225,8 @@ export interface Run {
   startedNs: string;
   endedNs?: string;
   stoppedBy?: StoppedBy;
-  results: LoadgenConnectionResult[] | StreamRecord[] | HttpRequestTuple[];
-  summary(): RequestsSummary | StreamSummary | HttpSummary;
+  results: LoadgenConnectionResult[] | StreamRecord[] | HttpRequestTuple[] | UdpExchangeResult[];
+  summary(): RequestsSummary | StreamSummary | HttpSummary | UdpSummary;
   controller: AbortController;
   settled: Promise<void>;
 }

@@ -36,7 +36,7 @@ describe('parseRunSpec', () => {
 
   // [body, the field named, the fix the message gives]
   it.each([
-    [{ targets: [T] }, 'mode', 'must be "requests", "stream" or "http" (got nothing)'],
+    [{ targets: [T] }, 'mode', 'must be "requests", "stream", "http" or "udp" (got nothing)'],
     [{ mode: 'requests', targets: [T], connections: 1.5 }, 'connections', `must be a positive integer, at most ${LOADGEN_LIMITS.connections} (got 1.5)`],
     [{ mode: 'requests', targets: [T], connections: 1, timeoutMs: 0 }, 'timeoutMs', `must be a positive integer, at most ${LOADGEN_LIMITS.timeoutMs} (got 0)`],
     [{ mode: 'requests', connections: 1 }, 'targets', `must be an array of 1 to ${LOADGEN_LIMITS.targets} {"host","port"} objects (got nothing)`],

@@ -128,7 +128,7 @@ describe('loadgen control API', () => {
     [{ mode: 'requests', targets: [target(80)], connections: 1, path: '/a b' }, /path must .*no spaces/],
     [{ mode: 'stream', targets: [target(80)], streams: 1 }, /durationMs is required/],
     [{ mode: 'stream', targets: [target(80)], streams: 1, durationMs: 3_600_000, intervalMs: 1 }, /intervalMs 1 gives 3600000 intervals/],
-    [{ mode: 'flood', targets: [target(80)] }, /mode must be "requests", "stream" or "http" \(got "flood"\)/],
+    [{ mode: 'flood', targets: [target(80)] }, /mode must be "requests", "stream", "http" or "udp" \(got "flood"\)/],
     ['{not json', /must be JSON/],
     [[1, 2], /request body must be a JSON object/],
   ])('rejects a bad run with 400 naming the field: %j', async (spec, message) => {
