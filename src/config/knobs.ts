@@ -8,6 +8,10 @@ import { SloValidationError, ThresholdError, validateSlo } from '../sli/index.js
 import { loadProfile, ProfileError, SLI, type ProfiledSlo, type ProfileName, type SliName } from './profiles.js';
 import { timeoutFactor, TimeoutFactorError } from '../timeouts.js';
 
+/** SLI_IP_FAMILY: the address family of the Services the suites create and measure. */
+export const IP_FAMILY_KNOB = ['ipv4', 'ipv6', 'dual'] as const;
+export type IpFamilyKnob = (typeof IP_FAMILY_KNOB)[number];
+
 export interface Workload {
   /** scale points: numbers of Services, swept in order */
   services: number[];
@@ -23,6 +27,8 @@ export interface Workload {
   keep: boolean;
   /** the kit image (agent and clients); the lab maps it to local programs */
   image: string;
+  /** Services over IPv4, IPv6, or both (dual: every family measured as its own series) */
+  ipFamily: IpFamilyKnob;
 }
 
 export const DEFAULT_WORKLOAD: Workload = {
@@ -35,6 +41,7 @@ export const DEFAULT_WORKLOAD: Workload = {
   streamSeconds: 10,
   keep: false,
   image: 'ghcr.io/kube-sli/kube-sli:0.1.0',
+  ipFamily: 'ipv4',
 };
 
 export interface RunConfig {
@@ -51,7 +58,7 @@ export class ConfigError extends Error {
   }
 }
 
-const WORKLOAD_ENV: Record<Exclude<keyof Workload, 'services' | 'keep' | 'image'>, string> = {
+const WORKLOAD_ENV: Record<Exclude<keyof Workload, 'services' | 'keep' | 'image' | 'ipFamily'>, string> = {
   endpointsPerService: 'ENDPOINTS_PER_SERVICE',
   clients: 'CLIENTS',
   connPerClient: 'CONN_PER_CLIENT',
@@ -189,6 +196,18 @@ export function loadRunConfig(
       sources['workload.image'] = where;
     }
   }
+  for (const [raw, where] of [
+    [fw.ipFamily, fileRef('workload.ipFamily')],
+    [env.SLI_IP_FAMILY, 'env SLI_IP_FAMILY'],
+  ] as const) {
+    if (raw === undefined) continue;
+    if (typeof raw !== 'string' || !(IP_FAMILY_KNOB as readonly string[]).includes(raw)) {
+      problems.push(`${where}=${JSON.stringify(raw)}: not an IP family; use ${IP_FAMILY_KNOB.join(', ')} (dual: every family of a dual-stack cluster, each its own series)`);
+    } else {
+      workload.ipFamily = raw as IpFamilyKnob;
+      sources['workload.ipFamily'] = where;
+    }
+  }
   try {
     timeoutFactor(env);
   } catch (e) {
@@ -247,4 +266,26 @@ export function loadRunConfig(
 
   if (problems.length > 0) throw new ConfigError(problems);
   return { profile: profileName as ProfileName, slos, workload, sources };
+}
+
+/**
+ * The families a run measures, primary first, from SLI_IP_FAMILY and what the cluster has
+ * (its Service and pod ranges). A family the cluster lacks is a configuration error that
+ * names the knob, what the cluster has and the fix, before anything is created.
+ */
+export function runFamilies(knob: IpFamilyKnob, cluster: { ipFamilies: readonly ('ipv4' | 'ipv6')[]; serviceCidrs: readonly string[]; podCidrs: readonly string[] }): ('ipv4' | 'ipv6')[] {
+  const want: ('ipv4' | 'ipv6')[] = knob === 'dual' ? ['ipv4', 'ipv6'] : [knob];
+  const missing = want.filter((f) => !cluster.ipFamilies.includes(f));
+  if (missing.length > 0) {
+    const has = cluster.ipFamilies.length > 0 ? cluster.ipFamilies.join(' and ') : 'no family with both a Service and a pod range';
+    const fix =
+      cluster.ipFamilies.length === 1
+        ? `set SLI_IP_FAMILY=${cluster.ipFamilies[0]}${knob === 'ipv4' ? ' (ipv4 is the default)' : ''}, or run against a cluster with ${missing.join(' and ')} (the lab: kube-sli lab up --ip-family ${knob === 'dual' ? 'dual' : missing[0]})`
+        : `set SLI_IP_FAMILY to one of ${cluster.ipFamilies.join(', ')}${cluster.ipFamilies.length > 1 ? ', dual' : ''}`;
+    throw new ConfigError([
+      `env SLI_IP_FAMILY=${knob}: the cluster has no ${missing.join(' and ')} (it has ${has}: Service CIDRs ${cluster.serviceCidrs.join(',') || 'none'}, pod CIDRs ${cluster.podCidrs.join(',') || 'none'}); ${fix}`,
+    ]);
+  }
+  // dual: the cluster's order, so the primary family comes first
+  return cluster.ipFamilies.filter((f) => want.includes(f));
 }
