@@ -10,8 +10,8 @@
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../src/cli/run.js';
+import { execa } from 'execa';
+import { afterAll, describe, expect, it } from 'vitest';
 import { EXIT } from '../../src/cli/exit-codes.js';
 import { rulesProgrammed } from '../../src/lab/kube-proxy.js';
 import { defaultLabId, labDown, labKubectl, labUp } from '../../src/lab/lab.js';
@@ -19,7 +19,7 @@ import { planNetwork } from '../../src/lab/network/index.js';
 import { listNetns, runIn } from '../../src/netns/netns.js';
 import { SLI } from '../../src/config/profiles.js';
 import type { ReportDocument } from '../../src/report/index.js';
-import { runSloSuites } from './support/slo-run.js';
+import { KUBE_SLI, runSloSuites } from './support/slo-run.js';
 import { freeControlPlanePorts, labSkipReason } from './support/ports.js';
 
 if (labSkipReason) console.warn(`IP family lab test skipped: ${labSkipReason}`);
@@ -58,14 +58,9 @@ const WORKLOAD = {
 describe('--ip-family (bad input, nothing made)', () => {
   it('an IP family the lab does not know: exit 2, the choices named, no state dir', async () => {
     const stateDir = join(await tempDir('ksli-v6-'), 'lab');
-    const err: string[] = [];
-    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((m: unknown) => (err.push(String(m)), true));
-    try {
-      expect(await main(['lab', 'up', '--ip-family', 'ipv5', '--state-dir', stateDir])).toBe(EXIT.invalidConfig);
-    } finally {
-      spy.mockRestore();
-    }
-    expect(err.join('')).toMatch(/--ip-family "ipv5" is not an IP family the lab runs; choose ipv4, ipv6, dual/);
+    const r = await execa(process.execPath, [KUBE_SLI, 'lab', 'up', '--ip-family', 'ipv5', '--state-dir', stateDir], { reject: false });
+    expect(r.exitCode).toBe(EXIT.invalidConfig);
+    expect(String(r.stderr)).toMatch(/--ip-family "ipv5" is not an IP family the lab runs; choose ipv4, ipv6, dual/);
     expect(await exists(stateDir)).toBe(false);
   });
 });
