@@ -10,12 +10,17 @@
 // Performance"): p50 at the largest scale point over p50 at the smallest. A dataplane
 // whose rule search is linear in the number of Services (iptables) grows here. Taken only
 // between samples of the same source.
+//
+// Per address family: a run over IPv6 (SLI_IP_FAMILY=ipv6) measures the IPv6 ClusterIPs,
+// a dual-stack run (dual) measures each family at every scale point, each its own series
+// (label `family`) with its own ratio: the two families are programmed by separate
+// kube-proxy rule sets (the `ip` and `ip6` tables), so one must not hide the other.
 import { caveat, definition } from '../src/report/notes.js';
 import type { NoteInput } from '../src/report/types.js';
 import type { Labels } from '../src/report/index.js';
 import type { SloSpec } from '../src/sli/index.js';
 import type { SliName } from '../src/config/profiles.js';
-import { SLI, type Backend, type Run, type ServiceScaler } from '../fixtures/index.js';
+import { familyLabel, SLI, type Backend, type IpFamilyName, type Run, type ServiceScaler } from '../fixtures/index.js';
 import type { AgentFleet } from '../fixtures/agent.js';
 import type { Loadgen } from '../fixtures/loadgen.js';
 import { countConnections, firstPacketSamples, measureConnections, values, waitTargetsProgrammed, type ConnectionCount, type LatencySource } from '../fixtures/measure.js';
@@ -33,6 +38,8 @@ export interface FirstPacketScene {
 /** One scale point: the judged samples and where they came from. */
 export interface FirstPacketPoint {
   services: number;
+  /** the address family measured (absent: the run's only, IPv4) */
+  family?: IpFamilyName;
   source: LatencySource;
   samples: number[];
   count: ConnectionCount;
@@ -46,10 +53,18 @@ export interface FirstPacketPoint {
  * fillers (the talk's workload: no single rule position decides). Cross-checks are
  * recorded on `record`.
  */
-export async function measureFirstPacket(scene: FirstPacketScene, record: Recorder, n: number): Promise<FirstPacketPoint> {
-  const { run, backend, services, loadgens, agent } = scene;
-  await services.scaleTo(Math.max(0, n - 1));
-  const fill = await services.reachable();
+export async function measureFirstPacket(scene: FirstPacketScene, record: Recorder, n: number): Promise<FirstPacketPoint[]> {
+  await scene.services.scaleTo(Math.max(0, n - 1));
+  const points: FirstPacketPoint[] = [];
+  // one family after the other: the same clients, never both at once
+  for (const family of scene.backend.families) points.push(await measureFamily(scene, record, n, family));
+  return points;
+}
+
+async function measureFamily(scene: FirstPacketScene, record: Recorder, n: number, family: IpFamilyName): Promise<FirstPacketPoint> {
+  const { run, services, loadgens, agent } = scene;
+  const backend = scene.backend.of(family);
+  const fill = await services.reachable(family);
   const targets = [backend.vip, ...fill.targets];
   const notes = [...(fill.note ? [fill.note] : []), ...(await waitTargetsProgrammed(run.target.facts.proxyMode, agent, targets, loadgens.length))];
   const m = await measureConnections(loadgens, agent, {
@@ -57,16 +72,16 @@ export async function measureFirstPacket(scene: FirstPacketScene, record: Record
     connections: run.config.workload.connPerClient,
     concurrency: run.config.workload.clientConcurrency,
   });
-  const labels = { services: String(n) };
+  const labels = { services: String(n), ...familyLabel(run, family) };
   record.observe(SLI.firstPacket, { source: 'client', labels, samples: values(m.client, (c) => c.connectSeconds) });
   record.observe(SLI.firstPacket, { source: 'conntrack', labels, samples: values(m.conntrack, (f) => f.firstPacketSeconds), notes: [caveat('conntrack stamps NEW at confirmation, after the DNAT rule search: it hides the search cost')] });
   const { source, samples } = firstPacketSamples(m);
-  return { services: n, source, samples, count: countConnections(m), notes: [...notes, ...m.notes, definition(`${targets.length} Services targeted`)] };
+  return { services: n, family, source, samples, count: countConnections(m), notes: [...notes, ...m.notes, definition(`${targets.length} Services targeted (${family} ClusterIPs)`)] };
 }
 
 /** The p99 bound at one scale point, and the point's failed connections. */
-export function judgeFirstPacket(record: Recorder, slos: Record<SliName, SloSpec>, p: FirstPacketPoint): Judged[] {
-  const labels: Labels = { services: String(p.services) };
+export function judgeFirstPacket(record: Recorder, slos: Record<SliName, SloSpec>, p: FirstPacketPoint, familyLabels: Labels = {}): Judged[] {
+  const labels: Labels = { services: String(p.services), ...familyLabels };
   return [
     record.judge(slos[SLI.firstPacket], { source: p.source, labels, samples: p.samples, notes: p.notes }),
     judgeFailedConnections(record, slos[SLI.failedConnections], p.count, { ...labels, measurement: 'first-packet' }),
@@ -90,11 +105,11 @@ export function scalingInputs(lo: FirstPacketPoint | undefined, hi: FirstPacketP
   return { source: lo.source, numerator: hi.samples, denominator: lo.samples };
 }
 
-export function judgeScaling(record: Recorder, slo: SloSpec, lo: FirstPacketPoint | undefined, hi: FirstPacketPoint | undefined, points: { lo: number; hi: number }): Judged {
+export function judgeScaling(record: Recorder, slo: SloSpec, lo: FirstPacketPoint | undefined, hi: FirstPacketPoint | undefined, points: { lo: number; hi: number }, familyLabels: Labels = {}): Judged {
   const r = scalingInputs(lo, hi, points);
   return record.judgeRatio(slo, {
     source: r.source,
-    labels: { from: String(points.lo), to: String(points.hi) },
+    labels: { from: String(points.lo), to: String(points.hi), ...familyLabels },
     numerator: r.numerator,
     denominator: r.denominator,
     statistic: { kind: 'quantile', q: 0.5 },
@@ -110,10 +125,21 @@ export function judgeScaling(record: Recorder, slo: SloSpec, lo: FirstPacketPoin
  * and the ratio says so.
  */
 export class FirstPacketSweep {
-  private readonly points = new Map<number, FirstPacketPoint>();
+  private readonly points = new Map<number, FirstPacketPoint[]>();
   constructor(private readonly scene: FirstPacketScene) {}
 
-  async at(n: number, record: Recorder): Promise<FirstPacketPoint | undefined> {
+  /** The families measured, primary first. */
+  get families(): IpFamilyName[] {
+    return this.scene.backend.families;
+  }
+
+  /** The series labels of a family's results. */
+  labels(family: IpFamilyName): Labels {
+    return familyLabel(this.scene.run, family);
+  }
+
+  /** The point at n Services, one per family. */
+  async at(n: number, record: Recorder): Promise<FirstPacketPoint[] | undefined> {
     const done = this.points.get(n);
     if (done) return done;
     if (this.scene.services.count > Math.max(0, n - 1)) return undefined;

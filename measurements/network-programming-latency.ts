@@ -85,7 +85,7 @@ export async function measureManyEndpoints(scene: ProgrammingScene, record: Reco
     let big: Awaited<ReturnType<typeof bigServiceSlices>> | undefined;
     try {
       const canary = await probe(scene, async () => {
-        big = await bigServiceSlices(run.clients, { namespace, session: run.target.session, endpoints, name: `sli-big-${i}`, onProgress: run.log });
+        big = await bigServiceSlices(run.clients, { namespace, session: run.target.session, endpoints, name: `sli-big-${i}`, family: scene.backend.families[0], onProgress: run.log });
       });
       const b = big!;
       slices = b.slices;

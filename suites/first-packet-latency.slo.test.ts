@@ -14,15 +14,20 @@ const test = base.extend<{ $file: { sweep: FirstPacketSweep } }>({
 test.describe('first-packet latency', () => {
   for (const n of points) {
     test(`p99 bound with ${n} Services`, async ({ run, sweep, record }) => {
-      const p = await sweep.at(n, record);
-      if (!p) throw new Error(`the ${n}-Service point comes after a larger one in this file; run the points in ascending order`);
-      expectAllPass(judgeFirstPacket(record, run.config.slos, p));
+      const ps = await sweep.at(n, record);
+      if (!ps) throw new Error(`the ${n}-Service point comes after a larger one in this file; run the points in ascending order`);
+      expectAllPass(ps.flatMap((p) => judgeFirstPacket(record, run.config.slos, p, sweep.labels(p.family!))));
     });
   }
 
   test.runIf(points.length >= 2)(`does not grow from ${points[0]} to ${points.at(-1)} Services`, async ({ run, sweep, record }) => {
     const lo = await sweep.at(points[0]!, record);
     const hi = await sweep.at(points.at(-1)!, record);
-    expectAllPass([judgeScaling(record, run.config.slos[SLI.firstPacketScaling], lo, hi, { lo: points[0]!, hi: points.at(-1)! })]);
+    // each family its own ratio
+    expectAllPass(
+      sweep.families.map((f) =>
+        judgeScaling(record, run.config.slos[SLI.firstPacketScaling], lo?.find((p) => p.family === f), hi?.find((p) => p.family === f), { lo: points[0]!, hi: points.at(-1)! }, sweep.labels(f)),
+      ),
+    );
   });
 });

@@ -17,6 +17,8 @@ export interface AgentDaemonSetSpec {
   session: string;
   image: string;
   serviceCidrs: string[];
+  /** listen on [::] (both families): a node of an IPv6 cluster is reached at its IPv6 address */
+  ipv6?: boolean;
   port?: number;
   privileged?: boolean;
   name?: string;
@@ -47,7 +49,7 @@ export function agentDaemonSet(spec: AgentDaemonSetSpec): k8s.V1DaemonSet {
                 'agent',
                 ...spec.serviceCidrs.flatMap((c) => ['--service-cidr', c]),
                 '--listen',
-                `0.0.0.0:${port}`,
+                spec.ipv6 ? `[::]:${port}` : `0.0.0.0:${port}`,
                 '--mode',
                 'records',
               ],

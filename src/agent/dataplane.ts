@@ -48,14 +48,14 @@ export function parseNftServiceMap(json: string): DataplaneService[] {
 
 const KUBE_SERVICES_RULE = /^-A KUBE-SERVICES (.*)-j (KUBE-SVC-|KUBE-SVL-)\S+\s*$/;
 
-/** `iptables-save -t nat` → the KUBE-SERVICES rules that lead to a Service chain, in order. */
+/** `iptables-save -t nat` (or ip6tables-save) → the KUBE-SERVICES rules that lead to a Service chain, in order. */
 export function parseIptablesKubeServices(text: string): DataplaneService[] {
   const out: DataplaneService[] = [];
   for (const line of text.split('\n')) {
     const m = KUBE_SERVICES_RULE.exec(line.trim());
     if (!m) continue;
     const args = m[1]!;
-    const ip = /-d (\d+\.\d+\.\d+\.\d+)\/32\b/.exec(args)?.[1];
+    const ip = /-d (\d+\.\d+\.\d+\.\d+)\/32\b/.exec(args)?.[1] ?? /-d ([0-9a-f:]+)\/128\b/i.exec(args)?.[1];
     const protocol = /-p (\w+)/.exec(args)?.[1];
     const port = /--dport (\d+)/.exec(args)?.[1];
     if (!ip || !protocol || !port) continue;
@@ -64,12 +64,17 @@ export function parseIptablesKubeServices(text: string): DataplaneService[] {
   return out;
 }
 
-/** Reads the Service rules in `netns` (undefined: the agent's own namespace). */
+/** Reads the Service rules in `netns` (undefined: the agent's own namespace), of both
+ * families: kube-proxy programs IPv4 in the `ip` table / iptables and IPv6 in the `ip6`
+ * table / ip6tables. A family the node does not run (no table) is left out; when neither
+ * can be read, the IPv4 error is the one reported. */
 export async function readDataplaneServices(netns: string | undefined, mode: 'nftables' | 'iptables'): Promise<DataplaneServices> {
-  if (mode === 'nftables') {
-    const json = await runIn(netns, ['nft', '-j', 'list', 'map', 'ip', 'kube-proxy', 'service-ips']);
-    return { mode, ordered: false, services: parseNftServiceMap(json) };
-  }
-  const text = await runIn(netns, ['iptables-save', '-t', 'nat']);
-  return { mode, ordered: true, services: parseIptablesKubeServices(text) };
+  const read = async (family: 'ip' | 'ip6'): Promise<DataplaneService[]> => {
+    if (mode === 'nftables') return parseNftServiceMap(await runIn(netns, ['nft', '-j', 'list', 'map', family, 'kube-proxy', 'service-ips']));
+    return parseIptablesKubeServices(await runIn(netns, [family === 'ip6' ? 'ip6tables-save' : 'iptables-save', '-t', 'nat']));
+  };
+  const [v4, v6] = await Promise.allSettled([read('ip'), read('ip6')]);
+  if (v4.status === 'rejected' && v6.status === 'rejected') throw v4.reason;
+  const services = [...(v4.status === 'fulfilled' ? v4.value : []), ...(v6.status === 'fulfilled' ? v6.value : [])];
+  return { mode, ordered: mode === 'iptables', services };
 }

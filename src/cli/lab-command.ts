@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { PROXY_MODES, isProxyMode } from '../lab/kube-proxy.js';
 import { LabError, labDown, labDownAll, labKubeconfig, labList, labStatus, labUp } from '../lab/lab.js';
-import { MAX_NODES } from '../lab/network/plan.js';
+import { IP_FAMILIES, MAX_NODES, isIpFamily, type IpFamily } from '../lab/network/plan.js';
 import { defaultStateDir } from '../lab/state.js';
 import { findBinaries } from '../lab/binaries.js';
 import { ensureLabImages } from '../lab/images/build.js';
@@ -32,6 +32,8 @@ options:
   up:
   --nodes <n>              nodes (network namespaces), 1-${MAX_NODES} (default 2)
   --proxy-mode <mode>      kube-proxy mode: ${PROXY_MODES.join(' or ')} (default nftables)
+  --ip-family <family>     ${IP_FAMILIES.join(', ')} (default ipv4); dual: IPv4 primary, IPv6 secondary
+                           (IPv6 ranges: nodes fd00:10:200::/64, pods fd00:10:244::/56, Services fd00:10:96::/112)
   --lab-id <id>            1-8 lowercase letters/digits in every namespace name (default: from the state dir)
   --ports <name>=<port>,...  loopback ports: apiserver, etcdClient, etcdPeer, controllerManager, scheduler
                            (defaults 6443, 42379, 42380, 10257, 10259)
@@ -52,6 +54,7 @@ export interface LabArgs {
   stateDir: string;
   nodes: number;
   proxyMode: 'iptables' | 'nftables';
+  ipFamily: IpFamily;
   labId?: string;
   ports: Partial<Record<(typeof PORT_NAMES)[number], number>>;
   json: boolean;
@@ -66,7 +69,7 @@ export function parseLabArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   const [sub, ...rest] = argv;
   if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
     if (sub === undefined) throw new UsageError(`missing subcommand\n\n${LAB_USAGE}`);
-    return { sub: 'help', stateDir: '', nodes: 2, proxyMode: 'nftables', ports: {}, json: false, all: false, kubeletArgs: [] };
+    return { sub: 'help', stateDir: '', nodes: 2, proxyMode: 'nftables', ipFamily: 'ipv4', ports: {}, json: false, all: false, kubeletArgs: [] };
   }
   if (!['up', 'down', 'status', 'list', 'images', 'kubeconfig', 'daemon'].includes(sub)) {
     throw new UsageError(`unknown subcommand "${sub}"; use up, down, status, list, images or kubeconfig\n\n${LAB_USAGE}`);
@@ -74,6 +77,7 @@ export function parseLabArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   const upOnly = {
     nodes: { type: 'string' },
     'proxy-mode': { type: 'string' },
+    'ip-family': { type: 'string' },
     'lab-id': { type: 'string' },
     ports: { type: 'string' },
     'cni-bin-dir': { type: 'string' },
@@ -100,13 +104,17 @@ export function parseLabArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   const v = values as Record<string, string | boolean | string[] | undefined>;
   const kubeletArgs = Array.isArray(v['kubelet-arg']) ? v['kubelet-arg'] : [];
   for (const k of kubeletArgs) if (!/^--[a-z0-9-]+(=.*)?$/.test(k)) throw new UsageError(`--kubelet-arg "${k}" must be one kubelet flag, e.g. --kubelet-arg=--max-pods=250`);
-  if (v.help) return { sub: 'help', stateDir: '', nodes: 2, proxyMode: 'nftables', ports: {}, json: false, all: false, kubeletArgs: [] };
+  if (v.help) return { sub: 'help', stateDir: '', nodes: 2, proxyMode: 'nftables', ipFamily: 'ipv4', ports: {}, json: false, all: false, kubeletArgs: [] };
   const stateDir = typeof v['state-dir'] === 'string' ? v['state-dir'] : defaultStateDir(env);
   if (stateDir === '') throw new UsageError('--state-dir must not be empty');
 
   const mode = v['proxy-mode'] ?? 'nftables';
   if (!isProxyMode(mode)) {
     throw new UsageError(`--proxy-mode "${String(mode)}" is not a kube-proxy mode the lab runs; choose ${PROXY_MODES.join(' or ')}`);
+  }
+  const ipFamily = v['ip-family'] ?? 'ipv4';
+  if (!isIpFamily(ipFamily)) {
+    throw new UsageError(`--ip-family "${String(ipFamily)}" is not an IP family the lab runs; choose ${IP_FAMILIES.join(', ')} (dual: both, IPv4 primary)`);
   }
   const nodesText = typeof v.nodes === 'string' ? v.nodes : '2';
   const nodes = /^\d+$/.test(nodesText) ? Number(nodesText) : NaN;
@@ -138,6 +146,7 @@ export function parseLabArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     stateDir,
     nodes,
     proxyMode: mode,
+    ipFamily,
     ...(labId ? { labId } : {}),
     ports,
     json: v.json === true,
@@ -162,6 +171,7 @@ export async function labCommand(argv: string[]): Promise<number> {
         const r = await labUp({
           nodes: a.nodes,
           proxyMode: a.proxyMode,
+          ipFamily: a.ipFamily,
           stateDir: a.stateDir,
           ...(a.labId ? { labId: a.labId } : {}),
           ports: a.ports,

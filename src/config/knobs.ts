@@ -9,6 +9,10 @@ import { loadProfile, ProfileError, SLI, type ProfiledSlo, type ProfileName, typ
 import { timeoutFactor, TimeoutFactorError } from '../timeouts.js';
 import { LOADGEN_LIMITS } from '../workload/loadgen/limits.js';
 
+/** SLI_IP_FAMILY: the address family of the Services the suites create and measure. */
+export const IP_FAMILY_KNOB = ['ipv4', 'ipv6', 'dual'] as const;
+export type IpFamilyKnob = (typeof IP_FAMILY_KNOB)[number];
+
 export interface Workload {
   /** scale points: numbers of Services, swept in order */
   services: number[];
@@ -50,6 +54,8 @@ export interface Workload {
   udpExchanges: number;
   /** an exchange without a reply by then is lost, ms (UDP_TIMEOUT_MS) */
   udpTimeoutMs: number;
+  /** Services over IPv4, IPv6, or both (dual: every family measured as its own series) */
+  ipFamily: IpFamilyKnob;
 }
 
 /** Bounds of the UDP knobs, each with its reason (checked before anything touches a cluster). */
@@ -87,6 +93,7 @@ export const DEFAULT_WORKLOAD: Workload = {
   udpRate: 200,
   udpExchanges: 2000,
   udpTimeoutMs: 1000,
+  ipFamily: 'ipv4',
 };
 
 /** Rates the lab on one machine can host; beyond, its CPU (not the CNI) sets the latency. */
@@ -140,7 +147,7 @@ export class ConfigError extends Error {
 
 const RATE_ENV = { netreadyRate: 'NETREADY_RATE', netreadyFluxRate: 'NETREADY_FLUX_RATE' } as const;
 
-const WORKLOAD_ENV: Record<Exclude<keyof Workload, 'services' | 'keep' | 'image' | keyof typeof RATE_ENV | 'overheadRateFraction' | 'overheadRate' | 'overheadNodePort'>, string> = {
+const WORKLOAD_ENV: Record<Exclude<keyof Workload, 'services' | 'keep' | 'image' | 'ipFamily' | keyof typeof RATE_ENV | 'overheadRateFraction' | 'overheadRate' | 'overheadNodePort'>, string> = {
   endpointsPerService: 'ENDPOINTS_PER_SERVICE',
   clients: 'CLIENTS',
   connPerClient: 'CONN_PER_CLIENT',
@@ -340,6 +347,18 @@ export function loadRunConfig(
   if (workload.overheadConcurrency > LOADGEN_LIMITS.concurrency) {
     problems.push(`OVERHEAD_CONCURRENCY ${workload.overheadConcurrency}: at most ${LOADGEN_LIMITS.concurrency} connections per loadgen`);
   }
+  for (const [raw, where] of [
+    [fw.ipFamily, fileRef('workload.ipFamily')],
+    [env.SLI_IP_FAMILY, 'env SLI_IP_FAMILY'],
+  ] as const) {
+    if (raw === undefined) continue;
+    if (typeof raw !== 'string' || !(IP_FAMILY_KNOB as readonly string[]).includes(raw)) {
+      problems.push(`${where}=${JSON.stringify(raw)}: not an IP family; use ${IP_FAMILY_KNOB.join(', ')} (dual: every family of a dual-stack cluster, each its own series)`);
+    } else {
+      workload.ipFamily = raw as IpFamilyKnob;
+      sources['workload.ipFamily'] = where;
+    }
+  }
   try {
     timeoutFactor(env);
   } catch (e) {
@@ -429,4 +448,26 @@ function udpProblems(w: Workload, sources: Record<string, string>): string[] {
     out.push(`UDP_RATE ${w.udpRate}/s × UDP_TIMEOUT_MS ${w.udpTimeoutMs} ms may keep ${inFlight} exchanges waiting per client, more than the loadgen's ${UDP_LIMITS.inFlight}: lower UDP_RATE or UDP_TIMEOUT_MS`);
   }
   return out;
+}
+
+/**
+ * The families a run measures, primary first, from SLI_IP_FAMILY and what the cluster has
+ * (its Service and pod ranges). A family the cluster lacks is a configuration error that
+ * names the knob, what the cluster has and the fix, before anything is created.
+ */
+export function runFamilies(knob: IpFamilyKnob, cluster: { ipFamilies: readonly ('ipv4' | 'ipv6')[]; serviceCidrs: readonly string[]; podCidrs: readonly string[] }): ('ipv4' | 'ipv6')[] {
+  const want: ('ipv4' | 'ipv6')[] = knob === 'dual' ? ['ipv4', 'ipv6'] : [knob];
+  const missing = want.filter((f) => !cluster.ipFamilies.includes(f));
+  if (missing.length > 0) {
+    const has = cluster.ipFamilies.length > 0 ? cluster.ipFamilies.join(' and ') : 'no family with both a Service and a pod range';
+    const fix =
+      cluster.ipFamilies.length === 1
+        ? `set SLI_IP_FAMILY=${cluster.ipFamilies[0]}${knob === 'ipv4' ? ' (ipv4 is the default)' : ''}, or run against a cluster with ${missing.join(' and ')} (the lab: kube-sli lab up --ip-family ${knob === 'dual' ? 'dual' : missing[0]})`
+        : `set SLI_IP_FAMILY to one of ${cluster.ipFamilies.join(', ')}${cluster.ipFamilies.length > 1 ? ', dual' : ''}`;
+    throw new ConfigError([
+      `env SLI_IP_FAMILY=${knob}: the cluster has no ${missing.join(' and ')} (it has ${has}: Service CIDRs ${cluster.serviceCidrs.join(',') || 'none'}, pod CIDRs ${cluster.podCidrs.join(',') || 'none'}); ${fix}`,
+    ]);
+  }
+  // dual: the cluster's order, so the primary family comes first
+  return cluster.ipFamilies.filter((f) => want.includes(f));
 }

@@ -14,11 +14,25 @@ export interface ClusterFacts {
   serviceCidrs: string[];
   /** pod ranges: SLI_POD_CIDR, else the Nodes' spec.podCIDRs (the loadgen's other allowed range) */
   podCidrs: string[];
+  /** the address families the cluster serves Services and pods in, primary first: those
+   * with both a Service range and a pod range (the Service ranges' order) */
+  ipFamilies: IpFamilyName[];
   nodes: NodeInfo[];
   /** kernel of the nodes; "mixed" when they differ */
   kernel: string | null;
   /** how each fact was found, or why it was not */
   sources: Record<string, string>;
+}
+
+export type IpFamilyName = 'ipv4' | 'ipv6';
+
+const familyOfCidr = (c: string): IpFamilyName => (c.includes(':') ? 'ipv6' : 'ipv4');
+
+/** Families with a Service range and a pod range, in the Service ranges' order (the
+ * first Service range is the cluster's primary family). */
+export function clusterIpFamilies(serviceCidrs: readonly string[], podCidrs: readonly string[]): IpFamilyName[] {
+  const pods = new Set(podCidrs.map(familyOfCidr));
+  return [...new Set(serviceCidrs.map(familyOfCidr))].filter((f) => pods.has(f));
 }
 
 export class FactsError extends Error {
@@ -124,11 +138,15 @@ export async function detectFacts(clients: KubeClients, o: DetectOptions = {}): 
   } else if (proxyMode === null) {
     sources.proxyMode = `unknown: kube-proxy's /proxyMode not reachable through nodes/proxy (${why[0] ?? 'no nodes'}); set SLI_PROXY_MODE`;
   }
+  const svc = await serviceCidrs(clients, env, sources);
+  const pods = podCidrsOf(nodeList.items, env, sources);
+  sources.ipFamilies = `the families of the Service CIDRs (${sources.serviceCidrs}) that also have a pod CIDR (${sources.podCidrs})`;
   return {
     kubernetesVersion: version.gitVersion,
     proxyMode,
-    serviceCidrs: await serviceCidrs(clients, env, sources),
-    podCidrs: podCidrsOf(nodeList.items, env, sources),
+    serviceCidrs: svc,
+    podCidrs: pods,
+    ipFamilies: clusterIpFamilies(svc, pods),
     nodes,
     kernel,
     sources,

@@ -5,6 +5,7 @@
 import type * as k8s from '@kubernetes/client-node';
 import { apiStatus, type KubeClients } from './clients.js';
 import { sessionLabels } from './session.js';
+import { ipFamilyFields, type IpFamilyName } from './services.js';
 import { TIMEOUTS } from '../timeouts.js';
 import { StopWaiting, waitFor, WaitTimeoutError } from '../wait-for.js';
 
@@ -26,6 +27,8 @@ export interface BackendSpec {
   image?: string;
   command?: string[];
   args?: string[];
+  /** the Service's families (ipFamilies/ipFamilyPolicy); default the cluster's */
+  families?: readonly IpFamilyName[];
   /** last word on the manifests, as the e2e service jig's tweak functions */
   tweak?: (d: k8s.V1Deployment, s: k8s.V1Service) => void;
 }
@@ -70,6 +73,7 @@ export function backendManifests(spec: BackendSpec): BackendManifests {
     metadata: { name: spec.name, namespace: spec.namespace, labels },
     spec: {
       type: 'ClusterIP',
+      ...ipFamilyFields(spec.families),
       selector: { [APP_LABEL]: spec.name },
       ports: [{ name: 'http', protocol: 'TCP', port: spec.servicePort ?? 80, targetPort: spec.port }],
     },
@@ -89,6 +93,9 @@ export interface LoadgenSpec {
   group?: string;
   /** pin the pod to this node (one prober per node; a client that must sit on a given node) */
   nodeName?: string;
+  /** listen on [::] (both families) instead of 0.0.0.0: pods/proxy and the kubelet's
+   * probe reach an IPv6 pod at its IPv6 address */
+  ipv6?: boolean;
 }
 
 export const GROUP_LABEL = 'sli.kube-sli.io/group';
@@ -108,7 +115,7 @@ export function loadgenPod(spec: LoadgenSpec): k8s.V1Pod {
         {
           name: 'loadgen',
           image: spec.image,
-          args: ['loadgen', '--listen', `0.0.0.0:${port}`],
+          args: ['loadgen', '--listen', spec.ipv6 ? `[::]:${port}` : `0.0.0.0:${port}`],
           env: Object.entries(spec.env ?? {}).map(([name, value]) => ({ name, value })),
           ports: [{ containerPort: port, protocol: 'TCP' }],
           readinessProbe: { httpGet: { path: '/healthz', port }, periodSeconds: 1 },

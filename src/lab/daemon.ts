@@ -25,7 +25,7 @@ export async function startDaemon(stateDir: string, log: (line: string) => void 
   const state: OrchestratedState | undefined = await readLabState(stateDir);
   if (!state?.lab) throw new Error(`no lab recorded in ${stateDir}/lab.json: the daemon is started by kube-sli lab up`);
   const info = state.lab;
-  const plan = planNetwork({ labId: info.labId, nodes: info.nodes, nodeCidr: info.nodeCidr, clusterCidr: info.clusterCidr, serviceCidr: info.serviceCidr });
+  const plan = planNetwork({ labId: info.labId, nodes: info.nodes, ipFamily: info.ipFamily ?? 'ipv4' });
   const port = state.ports.apiserver;
   if (!port) throw new Error(`lab.json in ${stateDir} has no apiserver port`);
   const paths = labPaths(stateDir);

@@ -14,7 +14,7 @@ import { TIMEOUTS } from '../timeouts.js';
 import { StopWaiting, waitFor } from '../wait-for.js';
 import { isRecordedProcessAlive, logTail } from './control-plane/process.js';
 import { spawnInNetns } from './node/spawn.js';
-import type { NodePlan } from './network/plan.js';
+import type { Family, NodePlan } from './network/plan.js';
 import type { ProcessRecord } from './state.js';
 
 export const PROXY_MODES = ['iptables', 'nftables'] as const;
@@ -28,9 +28,13 @@ export function isProxyMode(s: unknown): s is ProxyMode {
 
 export interface KubeProxyConfigInput {
   mode: ProxyMode;
+  /** comma-separated, one range per family (dual-stack: both) */
   clusterCIDR: string;
   nodeName: string;
+  /** the node's primary InternalIP */
   nodeIP: string;
+  /** every InternalIP of the node (one per family); default [nodeIP] */
+  nodeIPs?: string[];
   /** kubeconfig whose server is reachable inside the node namespace (the relay) */
   kubeconfig: string;
   /** default 1s (upstream default) */
@@ -52,9 +56,10 @@ export function kubeProxyConfig(i: KubeProxyConfigInput): Record<string, unknown
     bindAddress: i.nodeIP,
     metricsBindAddress: `0.0.0.0:${KUBE_PROXY_METRICS_PORT}`,
     healthzBindAddress: `0.0.0.0:${KUBE_PROXY_HEALTHZ_PORT}`,
-    // NodePorts only on the node's lab address (nftables' default "primary" says the same;
-    // explicit so both modes agree and nothing listens/matches elsewhere).
-    nodePortAddresses: [`${i.nodeIP}/32`],
+    // NodePorts only on the node's lab addresses, one per family (nftables' default
+    // "primary" says the same for one family; explicit so both modes agree and nothing
+    // listens/matches elsewhere).
+    nodePortAddresses: (i.nodeIPs ?? [i.nodeIP]).map((ip) => (ip.includes(':') ? `${ip}/128` : `${ip}/32`)),
     clientConnection: { kubeconfig: i.kubeconfig, qps: 50, burst: 100 },
     // nf_conntrack_max is read-only in a non-initial netns: maxPerCore 0 leaves it alone;
     // the timeouts 0 leave the namespace's own values alone too.
@@ -81,7 +86,7 @@ export interface StartKubeProxyOptions {
  * record's argv is what /proc shows after `ip netns exec` exec'd it. */
 export async function spawnKubeProxy(o: StartKubeProxyOptions): Promise<ProcessRecord> {
   const configFile = join(o.configDir, `kube-proxy-${o.node.name}.yaml`);
-  const cfg = kubeProxyConfig({ mode: o.mode, clusterCIDR: o.clusterCIDR, nodeName: o.node.name, nodeIP: o.node.internalIp, kubeconfig: o.kubeconfig });
+  const cfg = kubeProxyConfig({ mode: o.mode, clusterCIDR: o.clusterCIDR, nodeName: o.node.name, nodeIP: o.node.internalIp, nodeIPs: o.node.internalIps, kubeconfig: o.kubeconfig });
   await writeFile(configFile, JSON.stringify(cfg, null, 2) + '\n', { mode: 0o600 });
   return spawnInNetns({
     name: `kube-proxy/${o.node.name}`,
@@ -91,26 +96,31 @@ export async function spawnKubeProxy(o: StartKubeProxyOptions): Promise<ProcessR
   });
 }
 
-/** True once kube-proxy's rules exist in the node namespace. */
-export async function rulesProgrammed(netns: string, mode: ProxyMode): Promise<boolean> {
+/** True once kube-proxy's rules of every given family exist in the node namespace
+ * (nftables: the `ip` / `ip6` kube-proxy tables; iptables: iptables-save / ip6tables-save). */
+export async function rulesProgrammed(netns: string, mode: ProxyMode, families: readonly Family[] = ['ipv4']): Promise<boolean> {
   try {
-    if (mode === 'nftables') {
-      const out = await runIn(netns, ['nft', 'list', 'table', 'ip', 'kube-proxy']);
-      return /chain services/.test(out) && /map service-ips/.test(out);
+    for (const f of families) {
+      if (mode === 'nftables') {
+        const out = await runIn(netns, ['nft', 'list', 'table', f === 'ipv6' ? 'ip6' : 'ip', 'kube-proxy']);
+        if (!(/chain services/.test(out) && /map service-ips/.test(out))) return false;
+      } else {
+        const out = await runIn(netns, [f === 'ipv6' ? 'ip6tables-save' : 'iptables-save', '-t', 'nat']);
+        if (!(/^-A KUBE-SERVICES /m.test(out) || /^:KUBE-SERVICES /m.test(out))) return false;
+      }
     }
-    const out = await runIn(netns, ['iptables-save', '-t', 'nat']);
-    return /^-A KUBE-SERVICES /m.test(out) || /^:KUBE-SERVICES /m.test(out);
+    return true;
   } catch {
     return false;
   }
 }
 
 /** Waits until kube-proxy programmed its rules (its first full sync), failing fast when it dies. */
-export async function waitKubeProxyRules(rec: ProcessRecord, netns: string, mode: ProxyMode, timeoutMs = TIMEOUTS.labKubeProxyRulesMs): Promise<number> {
+export async function waitKubeProxyRules(rec: ProcessRecord, netns: string, mode: ProxyMode, families: readonly Family[] = ['ipv4'], timeoutMs = TIMEOUTS.labKubeProxyRulesMs): Promise<number> {
   const t0 = Date.now();
   await waitFor(
     async () => {
-      if (await rulesProgrammed(netns, mode)) return true;
+      if (await rulesProgrammed(netns, mode, families)) return true;
       if (!(await isRecordedProcessAlive(rec))) {
         throw new StopWaiting(new Error(`${rec.name} (pid ${rec.pid}) died before programming ${mode} rules; log ${rec.logFile}:\n${await logTail(rec.logFile)}`));
       }

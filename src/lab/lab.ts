@@ -39,6 +39,7 @@ import {
 } from './control-plane/index.js';
 import { spawnKubeProxy, waitKubeProxyRules, isProxyMode, PROXY_MODES, type ProxyMode } from './kube-proxy.js';
 import { createLabNetwork, destroyAll, egressSelectorConfig, planNetwork, labPrefix, type NetworkPlan } from './network/index.js';
+import { IP_FAMILIES, isIpFamily, type IpFamily } from './network/plan.js';
 import { listNetns, sysctl } from '../netns/netns.js';
 import { defaultStateDir, readLabState, removeStateDir, stateLayout, updateLabState, type LabState, type ProcessRecord } from './state.js';
 import { ensureLabImages, requireTool, type LabImage } from './images/build.js';
@@ -60,6 +61,11 @@ export interface LabInfo {
   nodeCidr: string;
   clusterCidr: string;
   serviceCidr: string;
+  /** absent in labs started before IP families existed: ipv4 */
+  ipFamily?: IpFamily;
+  /** every family's ranges, primary first */
+  serviceCidrs?: string[];
+  clusterCidrs?: string[];
 }
 
 /** lab.json as the orchestration writes it (extra keys survive updateLabState). */
@@ -92,6 +98,8 @@ export function defaultLabId(stateDir: string): string {
 export interface LabUpOptions {
   nodes?: number;
   proxyMode?: string;
+  /** ipv4 (default), ipv6 or dual (IPv4 primary) */
+  ipFamily?: string;
   stateDir?: string;
   labId?: string;
   ports?: Partial<ControlPlanePorts>;
@@ -112,6 +120,7 @@ export interface LabUpResult {
   stateDir: string;
   labId: string;
   proxyMode: ProxyMode;
+  ipFamily: IpFamily;
   nodes: string[];
   /** images every node holds */
   images: LabImage[];
@@ -135,9 +144,22 @@ async function onPath(tool: string): Promise<boolean> {
   return false;
 }
 
-/** Tools the lab needs for a proxy mode. */
-export function requiredTools(mode: ProxyMode): string[] {
-  return mode === 'nftables' ? ['ip', 'nft'] : ['ip', 'iptables', 'iptables-save', 'iptables-restore'];
+/** Tools the lab needs for a proxy mode (and IP family: kube-proxy's iptables mode
+ * programs IPv6 with the ip6tables tools; nftables mode uses the ip6 family of nft). */
+export function requiredTools(mode: ProxyMode, ipFamily: IpFamily = 'ipv4'): string[] {
+  if (mode === 'nftables') return ['ip', 'nft'];
+  const v4 = ['iptables', 'iptables-save', 'iptables-restore'];
+  const v6 = ['ip6tables', 'ip6tables-save', 'ip6tables-restore'];
+  return ['ip', ...(ipFamily === 'ipv4' ? v4 : ipFamily === 'ipv6' ? v6 : [...v4, ...v6])];
+}
+
+/** What an IPv6 lab needs from the kernel: IPv6 not switched off at boot (ipv6.disable=1
+ * removes /proc/sys/net/ipv6), and new namespaces that start with IPv6 on is not needed:
+ * the lab sets disable_ipv6=0 in each of its namespaces itself. */
+export async function ipv6Preflight(procSys = '/proc/sys/net/ipv6'): Promise<void> {
+  if (!(await stat(join(procSys, 'conf', 'default', 'disable_ipv6')).then(() => true, () => false))) {
+    throw new LabPreflightError(`this kernel has no IPv6 (${procSys} is missing: booted with ipv6.disable=1, or built without it), and --ip-family ipv6/dual needs it. Fix: boot without ipv6.disable=1, or use --ip-family ipv4.`);
+  }
 }
 
 /** Tools a real node needs (containerd, runc, ctr from Debian's containerd/runc packages;
@@ -194,6 +216,7 @@ export async function nodePreflight(o: { cniBinDir: string; cniConfDir?: string 
 /** Everything that can be checked before anything is made. Throws LabPreflightError. */
 export async function labPreflight(o: {
   proxyMode: string;
+  ipFamily?: string;
   nodes: number;
   stateDir: string;
   labId: string;
@@ -205,9 +228,13 @@ export async function labPreflight(o: {
   if (!isProxyMode(o.proxyMode)) {
     throw new LabPreflightError(`unknown proxy mode "${o.proxyMode}". Fix: use one of ${PROXY_MODES.join(', ')}.`);
   }
+  const ipFamily = o.ipFamily ?? 'ipv4';
+  if (!isIpFamily(ipFamily)) {
+    throw new LabPreflightError(`unknown IP family "${ipFamily}" (--ip-family). Fix: use one of ${IP_FAMILIES.join(', ')} (dual: IPv4 primary, IPv6 secondary).`);
+  }
   let plan: NetworkPlan;
   try {
-    plan = planNetwork({ labId: o.labId, nodes: o.nodes });
+    plan = planNetwork({ labId: o.labId, nodes: o.nodes, ipFamily });
   } catch (e) {
     throw new LabPreflightError((e as Error).message);
   }
@@ -219,12 +246,13 @@ export async function labPreflight(o: {
   if (uid !== 0) {
     throw new LabPreflightError('the embedded lab needs root (network namespaces, nftables/iptables). Fix: run as root (sudo -E kube-sli lab up), or point KUBECONFIG at an existing cluster.');
   }
-  for (const tool of requiredTools(o.proxyMode)) {
+  for (const tool of requiredTools(o.proxyMode, ipFamily)) {
     if (!(await onPath(tool))) {
       const pkg = tool === 'ip' ? 'iproute2' : tool === 'nft' ? 'nftables' : 'iptables';
-      throw new LabPreflightError(`"${tool}" is not on PATH, and --proxy-mode ${o.proxyMode} needs it. Fix: install ${pkg} (e.g. apt-get install ${pkg}), or choose the other proxy mode.`);
+      throw new LabPreflightError(`"${tool}" is not on PATH, and --proxy-mode ${o.proxyMode} with --ip-family ${ipFamily} needs it. Fix: install ${pkg} (e.g. apt-get install ${pkg}), or choose the other proxy mode.`);
     }
   }
+  if (ipFamily !== 'ipv4') await ipv6Preflight();
   const existing: OrchestratedState | undefined = await readLabState(o.stateDir);
   if (existing) {
     const live = await liveProcesses(existing);
@@ -289,7 +317,7 @@ async function createNodeObjects(kubeconfigPath: string, plan: NetworkPlan): Pro
         apiVersion: 'v1',
         kind: 'Node',
         metadata: { name: n.name, labels: { 'kubernetes.io/hostname': n.name, 'kubernetes.io/os': 'linux', 'kube-sli.io/lab': plan.labId } },
-        spec: { podCIDR: n.podCidr, podCIDRs: [n.podCidr] },
+        spec: { podCIDR: n.podCidr, podCIDRs: n.podCidrs },
       },
     });
   }
@@ -323,7 +351,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
   const nodes = opts.nodes ?? 2;
   const cniBinDir = resolve(opts.cniBinDir ?? DEFAULT_CNI_BIN_DIR);
   const cniConfDir = opts.cniConfDir ? resolve(opts.cniConfDir) : undefined;
-  const plan = await labPreflight({ proxyMode, nodes, stateDir, labId, cniBinDir, cniConfDir });
+  const plan = await labPreflight({ proxyMode, ipFamily: opts.ipFamily ?? 'ipv4', nodes, stateDir, labId, cniBinDir, cniConfDir });
   const mode = proxyMode as ProxyMode;
   const ports: ControlPlanePorts = { ...DEFAULT_PORTS, ...opts.ports };
   await assertPortsFree([
@@ -356,9 +384,10 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
 
     const cp = await startControlPlane({
       stateDir,
-      serviceCIDR: plan.serviceCidr,
-      clusterCIDR: plan.clusterCidr,
+      serviceCIDR: plan.serviceCidrs.join(','),
+      clusterCIDR: plan.clusterCidrs.join(','),
       nodeCIDRMaskSize: plan.podCidrPrefix,
+      nodeCIDRMaskSizes: Object.fromEntries(plan.families.map((f, i) => [f, plan.podCidrPrefixes[i]!])),
       ports,
       // pods reach the API at the fabric address (relay); the `kubernetes` Service points there
       advertiseAddress: plan.fabric.address,
@@ -372,13 +401,13 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
     // Record before creating: a crash from here on leaves enough in lab.json for lab down.
     await updateLabState(stateDir, (s) => {
       const o = s as OrchestratedState;
-      o.lab = { labId, nodes, proxyMode: mode, nodeCidr: plan.nodeCidr, clusterCidr: plan.clusterCidr, serviceCidr: plan.serviceCidr };
+      o.lab = { labId, nodes, proxyMode: mode, nodeCidr: plan.nodeCidr, clusterCidr: plan.clusterCidr, serviceCidr: plan.serviceCidr, ipFamily: plan.ipFamily, serviceCidrs: plan.serviceCidrs, clusterCidrs: plan.clusterCidrs };
       o.proxyMode = mode;
       o.nodes = plan.nodes.map((n) => ({ name: n.name, netns: n.netns, internalIp: n.internalIp, podCidr: n.podCidr }));
       o.netns = [plan.fabric.netns, ...plan.nodes.map((n) => n.netns)];
       o.startingPid = process.pid;
     });
-    progress(`creating the lab network (${plan.nodes.length} nodes, prefix ${plan.prefix})`);
+    progress(`creating the lab network (${plan.nodes.length} nodes, ${plan.ipFamily}, prefix ${plan.prefix})`);
     await createLabNetwork(plan);
     timings.network = Date.now() - t0;
 
@@ -428,7 +457,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
         const rec = await spawnKubeProxy({
           node,
           mode,
-          clusterCIDR: plan.clusterCidr,
+          clusterCIDR: plan.clusterCidrs.join(','),
           kubeconfig: cp.kubeProxyKubeconfig,
           argv: cp.binaries.argv['kube-proxy'],
           configDir: paths.runDir,
@@ -439,7 +468,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
         return { node, rec };
       }),
     );
-    await Promise.all(proxies.map(({ node, rec }) => waitKubeProxyRules(rec, node.netns, mode)));
+    await Promise.all(proxies.map(({ node, rec }) => waitKubeProxyRules(rec, node.netns, mode, plan.families)));
     timings.kubeProxy = Date.now() - t0;
     // Node configuration, as a node image would have it: conntrack accounting and
     // timestamps on (kube-proxy's rules loaded nf_conntrack), so the kit's agent needs
@@ -455,7 +484,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
     });
     timings.total = Date.now() - t0;
     progress(`lab up in ${(timings.total / 1000).toFixed(1)} s: KUBECONFIG=${cp.kubeconfigPath}`);
-    return { kubeconfigPath: cp.kubeconfigPath, stateDir, labId, proxyMode: mode, nodes: plan.nodes.map((n) => n.name), images, timings };
+    return { kubeconfigPath: cp.kubeconfigPath, stateDir, labId, proxyMode: mode, ipFamily: plan.ipFamily, nodes: plan.nodes.map((n) => n.name), images, timings };
   } catch (e) {
     progress(`lab up failed (${(e as Error).message.split('\n')[0]}); removing what it made`);
     await labDown(stateDir, { labId }).catch((d: unknown) => progress(`clean-up after the failure also failed: ${(d as Error).message}`));

@@ -222,7 +222,8 @@ export function apiserverSANs(opts: PkiOptions): { dns: string[]; ips: string[] 
     `kubernetes.default.svc.${domain}`,
     ...(opts.extraSANs?.dns ?? []),
   ];
-  const ips = ['127.0.0.1', firstIP(opts.serviceCIDR), ...(opts.advertiseAddress ? [opts.advertiseAddress] : [])];
+  // the `kubernetes` Service has one ClusterIP per family of a dual-stack range list
+  const ips = ['127.0.0.1', ...opts.serviceCIDR.split(',').map(firstIP), ...(opts.advertiseAddress ? [opts.advertiseAddress] : [])];
   ips.push(...(opts.extraSANs?.ips ?? []));
   return { dns: [...new Set(dns)], ips: [...new Set(ips)] };
 }

@@ -75,6 +75,8 @@ export async function startTarget(choice: ProviderChoice, o: TargetOptions = {})
       const lab = await labUp({
         stateDir,
         proxyMode,
+        // a lab the kit brings has the families the run asks for (SLI_IP_FAMILY, validated already)
+        ipFamily: env.SLI_IP_FAMILY ?? 'ipv4',
         nodes: env.SLI_LAB_NODES ? Number(env.SLI_LAB_NODES) : undefined,
         ports: await freeControlPlanePorts(),
         onProgress: progress,

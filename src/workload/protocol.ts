@@ -5,7 +5,12 @@
 export const MAX_RESPONSE_BYTES = 16 * 1024 ** 3;
 
 export function requestFor(path: string, host: string): string {
-  return `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: kube-sli\r\nConnection: close\r\n\r\n`;
+  return `GET ${path} HTTP/1.1\r\nHost: ${hostHeader(host)}\r\nUser-Agent: kube-sli\r\nConnection: close\r\n\r\n`;
+}
+
+/** An address as URL and Host header write it: IPv6 in brackets (RFC 3986 §3.2.2). */
+export function hostHeader(host: string): string {
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }
 
 /** Body size asked for by `/bytes/N`, or undefined for any other path. */

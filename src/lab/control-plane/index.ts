@@ -79,6 +79,8 @@ export interface ControlPlaneOptions {
   clusterCIDR?: string;
   /** default 24 */
   nodeCIDRMaskSize?: number;
+  /** per family (`--node-cidr-mask-size-ipv4/-ipv6` of a dual-stack cluster) */
+  nodeCIDRMaskSizes?: Partial<Record<'ipv4' | 'ipv6', number>>;
   ports?: Partial<ControlPlanePorts>;
   /** address the apiserver advertises in the `kubernetes` Service; default 127.0.0.1
    * (then the `kubernetes` Service has no endpoints: pods cannot reach loopback anyway). */
@@ -328,7 +330,10 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       `--service-cluster-ip-range=${serviceCIDR}`,
       `--cluster-cidr=${clusterCIDR}`,
       '--allocate-node-cidrs=true',
-      `--node-cidr-mask-size=${opts.nodeCIDRMaskSize ?? 24}`,
+      // dual-stack takes one mask size per family; single-stack the plain flag
+      ...(clusterCIDR.includes(',')
+        ? [`--node-cidr-mask-size-ipv4=${opts.nodeCIDRMaskSizes?.ipv4 ?? 24}`, `--node-cidr-mask-size-ipv6=${opts.nodeCIDRMaskSizes?.ipv6 ?? 64}`]
+        : [`--node-cidr-mask-size=${opts.nodeCIDRMaskSizes?.[clusterCIDR.includes(':') ? 'ipv6' : 'ipv4'] ?? opts.nodeCIDRMaskSize ?? 24}`]),
       '--cluster-name=kube-sli-lab',
     ]);
     const sched = await start('kube-scheduler', common(schedKc, ports.scheduler, pki.schedulerServing));

@@ -22,13 +22,14 @@ export interface EgressProxyConfig {
 
 export type EgressProxyMessage = { ready: true } | { error: string };
 
-/** `CONNECT host:port HTTP/1.x` → its target; undefined for anything else. */
+/** `CONNECT host:port HTTP/1.x` (an IPv6 host in brackets, RFC 9110 authority-form) →
+ * its target; undefined for anything else. */
 export function parseConnectRequest(head: string): { host: string; port: number } | undefined {
-  const m = /^CONNECT ([^\s:]+):(\d+) HTTP\/1\.[01]\r\n/.exec(head);
+  const m = /^CONNECT (?:\[([0-9A-Fa-f:.]+)\]|([^\s:[\]]+)):(\d+) HTTP\/1\.[01]\r\n/.exec(head);
   if (!m) return undefined;
-  const port = Number(m[2]);
+  const port = Number(m[3]);
   if (port < 1 || port > 65535) return undefined;
-  return { host: m[1]!, port };
+  return { host: (m[1] ?? m[2])!, port };
 }
 
 /** Only addresses inside the allowed ranges; host names never (the proxy resolves nothing). */

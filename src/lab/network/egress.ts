@@ -21,7 +21,7 @@ import type { NetworkPlan } from './plan.js';
 export interface EgressProxyOptions {
   /** absolute path of the unix socket the apiserver dials */
   socketPath: string;
-  /** CIDRs it may connect to; default the plan's nodeCidr and clusterCidr */
+  /** CIDRs it may connect to; default the plan's node and cluster ranges (every family) */
   allow?: string[];
   startTimeoutMs?: number;
 }
@@ -52,7 +52,7 @@ export function egressSelectorConfig(socketPath: string): string {
 /** Starts the CONNECT proxy in the plan's fabric namespace, serving `socketPath`. */
 export async function startEgressProxy(plan: NetworkPlan, opts: EgressProxyOptions): Promise<EgressProxy> {
   if (!opts.socketPath.startsWith('/')) throw new Error(`egress socketPath must be absolute, got "${opts.socketPath}"`);
-  const allow = opts.allow ?? [plan.nodeCidr, plan.clusterCidr];
+  const allow = opts.allow ?? [...plan.nodeCidrs, ...plan.clusterCidrs];
   for (const c of allow) parseCidr(c); // a CidrError names the bad range before anything starts
   const config: EgressProxyConfig = { socketPath: opts.socketPath, allow };
   const child = spawnNetnsProgram(plan.fabric.netns, new URL('./egress-proxy-main.ts', import.meta.url), EGRESS_CONFIG_ENV, config);

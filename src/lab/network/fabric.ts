@@ -4,7 +4,8 @@
 // namespace (`ip link add … netns …`), and no lab namespace has a default route, so no
 // packet can leave the lab.
 //
-// Routing, per node namespace:
+// Routing, per node namespace and per IP family of the lab (an ipv6 lab has only the
+// IPv6 half, a dual lab both):
 //   <nodeCidr>          dev eth0            (connected: the fabric)
 //   <podCIDR of j>      via <InternalIP j>  for every other node j
 //   <pod IP>/32         dev vp<hash>        per local pod (pods.ts)
@@ -81,22 +82,23 @@ export async function createLabNetwork(plan: NetworkPlan): Promise<LabNetwork> {
 
 async function buildFabric(plan: NetworkPlan): Promise<void> {
   const { fabric } = plan;
-  const prefixLen = plan.nodePrefixLength;
+  const ipv6 = plan.families.includes('ipv6');
+  const fam = plan.families.map((_, f) => ({ f, cidr: (a: string) => `${a}/${plan.nodePrefixLengths[f]}` }));
 
   await addNetns(fabric.netns);
-  await sysctl(fabric.netns, { ...baseSysctls({ bridgeNetfilterOff: true }), 'net.ipv4.ip_forward': 1 });
+  await sysctl(fabric.netns, baseSysctls({ bridgeNetfilterOff: true, ipv6, forwarding: true }));
   await ipBatch(fabric.netns, [
     `link add name ${fabric.bridge} type bridge stp_state 0 forward_delay 0`,
     `link set ${fabric.bridge} up`,
-    `addr add ${fabric.address}/${prefixLen} dev ${fabric.bridge}`,
+    ...fam.map(({ f, cidr }) => `addr add ${cidr(fabric.addresses[f]!)} dev ${fabric.bridge}${fabric.addresses[f]!.includes(':') ? ' nodad' : ''}`),
   ]);
 
   for (const node of plan.nodes) {
     await addNetns(node.netns);
-    await sysctl(node.netns, { ...baseSysctls(), 'net.ipv4.ip_forward': 1 });
+    await sysctl(node.netns, baseSysctls({ ipv6, forwarding: true }));
     await addVethPair({ ns: node.netns, name: node.iface }, { ns: fabric.netns, name: node.fabricIface });
     await ipn(fabric.netns, ['link', 'set', node.fabricIface, 'master', fabric.bridge]);
-    await addAddress(node.netns, node.iface, `${node.internalIp}/${prefixLen}`);
+    for (const { f, cidr } of fam) await addAddress(node.netns, node.iface, cidr(node.internalIps[f]!));
   }
 
   // A bridge takes the lowest MAC of its ports unless one is set; pin it so the
@@ -107,25 +109,29 @@ async function buildFabric(plan: NetworkPlan): Promise<void> {
   for (const node of plan.nodes) macs.set(node.index, await linkMac(node.netns, node.iface));
 
   for (const node of plan.nodes) {
-    const lines: string[] = [
-      `neigh replace ${fabric.address} lladdr ${bridgeMac} dev ${node.iface} nud permanent`,
-      `route add ${plan.serviceCidr} via ${fabric.address} dev ${node.iface} src ${node.internalIp}`,
-    ];
-    for (const other of plan.nodes) {
-      if (other.index === node.index) continue;
-      lines.push(`neigh replace ${other.internalIp} lladdr ${macs.get(other.index)} dev ${node.iface} nud permanent`);
-      lines.push(`route add ${other.podCidr} via ${other.internalIp} dev ${node.iface}`);
+    const lines: string[] = [];
+    for (const { f } of fam) {
+      const fabricAddr = fabric.addresses[f]!;
+      lines.push(`neigh replace ${fabricAddr} lladdr ${bridgeMac} dev ${node.iface} nud permanent`);
+      lines.push(`route add ${plan.serviceCidrs[f]} via ${fabricAddr} dev ${node.iface} src ${node.internalIps[f]}`);
+      for (const other of plan.nodes) {
+        if (other.index === node.index) continue;
+        lines.push(`neigh replace ${other.internalIps[f]} lladdr ${macs.get(other.index)} dev ${node.iface} nud permanent`);
+        lines.push(`route add ${other.podCidrs[f]} via ${other.internalIps[f]} dev ${node.iface}`);
+      }
     }
     await ipBatch(node.netns, lines);
   }
   // The fabric namespace terminates traffic to its own address (the apiserver relay),
   // for which replies to pods need their ranges, and refuses the service range.
   await ipBatch(fabric.netns, [
-    `route add unreachable ${plan.serviceCidr}`,
-    ...plan.nodes.flatMap((n) => [
-      `neigh replace ${n.internalIp} lladdr ${macs.get(n.index)} dev ${fabric.bridge} nud permanent`,
-      `route add ${n.podCidr} via ${n.internalIp} dev ${fabric.bridge}`,
-    ]),
+    ...fam.map(({ f }) => `route add unreachable ${plan.serviceCidrs[f]}`),
+    ...plan.nodes.flatMap((n) =>
+      fam.flatMap(({ f }) => [
+        `neigh replace ${n.internalIps[f]} lladdr ${macs.get(n.index)} dev ${fabric.bridge} nud permanent`,
+        `route add ${n.podCidrs[f]} via ${n.internalIps[f]} dev ${fabric.bridge}`,
+      ]),
+    ),
   ]);
 }
 

@@ -35,14 +35,29 @@ export async function deleteLinkIfPresent(ns: string, dev: string): Promise<bool
   }
 }
 
-/** The namespace's own sysctls that keep a lab namespace quiet and IPv4-only. Bridge
- * netfilter is per namespace since Linux 5.3; when br_netfilter is loaded a new
- * namespace starts with bridge-nf-call-iptables=1, which the lab never needs. */
-export function baseSysctls(opts: { bridgeNetfilterOff?: boolean } = {}): Record<string, number> {
-  const s: Record<string, number> = {
-    'net.ipv6.conf.all.disable_ipv6': 1,
-    'net.ipv6.conf.default.disable_ipv6': 1,
-  };
+/** The namespace's own sysctls that keep a lab namespace quiet and of the lab's families.
+ * Without IPv6, IPv6 is off in the namespace. With it: on, no duplicate-address detection
+ * (every address is planned, and a tentative address would refuse connections for the
+ * first second), and forwarding when the namespace routes. Bridge netfilter is per
+ * namespace since Linux 5.3; when br_netfilter is loaded a new namespace starts with
+ * bridge-nf-call-iptables=1, which the lab never needs. Set before any link is made:
+ * links take the `default` values when they are created. */
+export function baseSysctls(opts: { bridgeNetfilterOff?: boolean; ipv6?: boolean; forwarding?: boolean } = {}): Record<string, number> {
+  const s: Record<string, number> = opts.ipv6
+    ? {
+        'net.ipv6.conf.all.disable_ipv6': 0,
+        'net.ipv6.conf.default.disable_ipv6': 0,
+        'net.ipv6.conf.all.accept_dad': 0,
+        'net.ipv6.conf.default.accept_dad': 0,
+        'net.ipv6.conf.all.accept_ra': 0,
+        'net.ipv6.conf.default.accept_ra': 0,
+        ...(opts.forwarding ? { 'net.ipv6.conf.all.forwarding': 1 } : {}),
+      }
+    : {
+        'net.ipv6.conf.all.disable_ipv6': 1,
+        'net.ipv6.conf.default.disable_ipv6': 1,
+      };
+  if (opts.forwarding) s['net.ipv4.ip_forward'] = 1;
   if (opts.bridgeNetfilterOff && existsSync('/proc/sys/net/bridge/bridge-nf-call-iptables')) {
     s['net.bridge.bridge-nf-call-iptables'] = 0;
     s['net.bridge.bridge-nf-call-ip6tables'] = 0;

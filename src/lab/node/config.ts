@@ -145,14 +145,20 @@ export function kubeletConfig(i: KubeletConfigInput): Record<string, unknown> {
 }
 
 export interface CniConfigInput {
-  podCidr: string;
+  /** the node's pod range, or one per family (a dual-stack node) */
+  podCidr: string | readonly string[];
   ipamDataDir: string;
   mtu?: number;
 }
 
 /** The node's CNI network: ptp (a routed veth per pod, like the lab fabric's L3 design),
- * host-local IPAM over the node's podCIDR with its state per node, portmap for hostPort. */
+ * host-local IPAM over the node's podCIDRs with its state per node, portmap for hostPort.
+ * One host-local range set per family: a dual-stack pod gets an address of each. ptp
+ * puts each range's gateway (its first address, e.g. 10.244.0.1 or fd00:10:244::1) on the
+ * node side of every pod's veth and routes the pod's default of that family through it:
+ * the IPv6 pod's next hop is the node's own address on that link, no link-local trick. */
 export function cniConfList(i: CniConfigInput): Record<string, unknown> {
+  const cidrs = typeof i.podCidr === 'string' ? [i.podCidr] : [...i.podCidr];
   return {
     cniVersion: '1.0.0',
     name: 'kube-sli-lab',
@@ -166,8 +172,8 @@ export function cniConfList(i: CniConfigInput): Record<string, unknown> {
         ipam: {
           type: 'host-local',
           dataDir: i.ipamDataDir,
-          ranges: [[{ subnet: i.podCidr }]],
-          routes: [{ dst: '0.0.0.0/0' }],
+          ranges: cidrs.map((subnet) => [{ subnet }]),
+          routes: cidrs.map((c) => ({ dst: c.includes(':') ? '::/0' : '0.0.0.0/0' })),
         },
       },
       { type: 'portmap', capabilities: { portMappings: true } },

@@ -70,7 +70,7 @@ export async function startLabNode(o: StartNodeOptions): Promise<StartedNode> {
   }
   const confDir = o.cni.confDir ?? l.cniConfDir;
   if (!o.cni.confDir) {
-    await writeFile(join(l.cniConfDir, '10-kube-sli-lab.conflist'), JSON.stringify(cniConfList({ podCidr: n.podCidr, ipamDataDir: l.cniIpamDir }), null, 2) + '\n');
+    await writeFile(join(l.cniConfDir, '10-kube-sli-lab.conflist'), JSON.stringify(cniConfList({ podCidr: n.podCidrs, ipamDataDir: l.cniIpamDir }), null, 2) + '\n');
   }
   await writeFile(l.containerdConfig, containerdConfig({ layout: l, cniBinDir: o.cni.binDir, cniConfDir: confDir }));
   await writeFile(l.resolvConf, podResolvConf());
@@ -101,7 +101,7 @@ export async function startLabNode(o: StartNodeOptions): Promise<StartedNode> {
   // and NodeRestriction then hold it to its own node) and a serving certificate for
   // its InternalIP, both from the lab CA.
   const client = await issueCert(o.pkiDir, { name: `kubelet-${n.name}-client`, cn: `system:node:${n.name}`, orgs: ['system:nodes'], usage: 'client' });
-  const serving = await issueCert(o.pkiDir, { name: `kubelet-${n.name}-serving`, cn: `system:node:${n.name}`, usage: 'server', dnsNames: [n.name], ips: [n.internalIp] });
+  const serving = await issueCert(o.pkiDir, { name: `kubelet-${n.name}-serving`, cn: `system:node:${n.name}`, usage: 'server', dnsNames: [n.name], ips: n.internalIps });
   await writeKubeconfig(l.kubeletKubeconfig, { server: o.apiServerUrl, caFile: o.caFile, client, user: `system:node:${n.name}` });
   await createNodeCgroupRoot(nodeCgroupRoot(o.labId, n.name));
   const cfg = kubeletConfig({ layout: l, nodeIp: n.internalIp, cgroupRoot: nodeCgroupRoot(o.labId, n.name), clientCaFile: o.caFile, tlsCertFile: serving.cert, tlsKeyFile: serving.key });
@@ -109,7 +109,7 @@ export async function startLabNode(o: StartNodeOptions): Promise<StartedNode> {
   const kubelet = await spawnInNetns({
     name: `kubelet/${n.name}`,
     wrapper: nsenterNet(n.netns),
-    argv: [...o.kubeletArgv, `--config=${l.kubeletConfig}`, `--kubeconfig=${l.kubeletKubeconfig}`, `--root-dir=${l.kubeletDir}`, `--hostname-override=${n.name}`, `--node-ip=${n.internalIp}`, '--v=1', ...(o.kubeletArgs ?? [])],
+    argv: [...o.kubeletArgv, `--config=${l.kubeletConfig}`, `--kubeconfig=${l.kubeletKubeconfig}`, `--root-dir=${l.kubeletDir}`, `--hostname-override=${n.name}`, `--node-ip=${n.internalIps.join(',')}`, '--v=1', ...(o.kubeletArgs ?? [])],
     logFile: join(o.logDir, `kubelet-${n.name}.log`),
   });
   await o.onProcess(kubelet);

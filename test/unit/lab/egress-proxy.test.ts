@@ -16,6 +16,11 @@ describe('parseConnectRequest', () => {
   it('reads the target of a CONNECT request', () => {
     expect(parseConnectRequest('CONNECT 10.244.1.2:8080 HTTP/1.1\r\nHost: x\r\n\r\n')).toEqual({ host: '10.244.1.2', port: 8080 });
   });
+  it('reads an IPv6 target in brackets (the apiserver dials net.JoinHostPort)', () => {
+    expect(parseConnectRequest('CONNECT [fd00:10:244:1::5]:8090 HTTP/1.1\r\nHost: x\r\n\r\n')).toEqual({ host: 'fd00:10:244:1::5', port: 8090 });
+    expect(parseConnectRequest('CONNECT fd00::5:8090 HTTP/1.1\r\n\r\n')).toBeUndefined();
+    expect(parseConnectRequest('CONNECT [fd00::5 HTTP/1.1\r\n\r\n')).toBeUndefined();
+  });
   it('refuses other methods, ports out of range and missing ports', () => {
     expect(parseConnectRequest('GET / HTTP/1.1\r\n\r\n')).toBeUndefined();
     expect(parseConnectRequest('CONNECT 10.244.1.2:0 HTTP/1.1\r\n\r\n')).toBeUndefined();

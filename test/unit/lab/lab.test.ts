@@ -8,7 +8,7 @@ import { parseLabArgs } from '../../../src/cli/lab-command.js';
 import { EXIT, UsageError } from '../../../src/cli/exit-codes.js';
 import { main } from '../../../src/cli/run.js';
 import { isProxyMode, kubeProxyConfig } from '../../../src/lab/kube-proxy.js';
-import { defaultLabId, labKubeconfig, labPaths, labPreflight, labStatus, requiredTools, LabPreflightError } from '../../../src/lab/lab.js';
+import { defaultLabId, ipv6Preflight, labKubeconfig, labPaths, labPreflight, labStatus, requiredTools, LabPreflightError } from '../../../src/lab/lab.js';
 import { emptyState, writeLabState } from '../../../src/lab/state.js';
 
 describe('kubeProxyConfig', () => {
@@ -40,6 +40,15 @@ describe('kubeProxyConfig', () => {
     expect(isProxyMode('ipvs')).toBe(false);
     expect(requiredTools('nftables')).toContain('nft');
     expect(requiredTools('iptables')).toEqual(expect.arrayContaining(['iptables', 'iptables-save', 'iptables-restore']));
+    expect(requiredTools('iptables', 'ipv6')).toEqual(['ip', 'ip6tables', 'ip6tables-save', 'ip6tables-restore']);
+    expect(requiredTools('iptables', 'dual')).toEqual(expect.arrayContaining(['iptables-restore', 'ip6tables-restore']));
+    expect(requiredTools('nftables', 'dual')).toEqual(['ip', 'nft']);
+  });
+  it('dual-stack: both pod ranges, NodePorts on both node addresses', () => {
+    const c = kubeProxyConfig({ ...base, mode: 'nftables', clusterCIDR: '10.244.0.0/16,fd00:10:244::/56', nodeIPs: ['10.200.0.3', 'fd00:10:200::3'] });
+    expect(c).toMatchObject({ clusterCIDR: '10.244.0.0/16,fd00:10:244::/56', bindAddress: '10.200.0.3', nodePortAddresses: ['10.200.0.3/32', 'fd00:10:200::3/128'] });
+    const v6 = kubeProxyConfig({ ...base, mode: 'iptables', clusterCIDR: 'fd00:10:244::/56', nodeIP: 'fd00:10:200::3', nodeIPs: ['fd00:10:200::3'] });
+    expect(v6).toMatchObject({ bindAddress: 'fd00:10:200::3', nodePortAddresses: ['fd00:10:200::3/128'] });
   });
 });
 
@@ -60,12 +69,20 @@ describe('parseLabArgs', () => {
     [['up', '--lab-id', 'Bad_Id'], /--lab-id "Bad_Id"/],
     [['up', '--ports', 'apiserver=99999'], /a port is 1-65535/],
     [['up', '--ports', 'web=80'], /<name> one of apiserver/],
+    [['up', '--ip-family', 'ipv5'], /--ip-family "ipv5" is not an IP family the lab runs; choose ipv4, ipv6, dual/],
+    [['up', '--ip-family', 'IPv6'], /--ip-family "IPv6"/],
+    [['down', '--ip-family', 'dual'], /Unknown option '--ip-family'/],
     [['down', '--nodes', '2'], /Unknown option '--nodes'/],
     [['sideways'], /unknown subcommand "sideways"/],
     [[], /missing subcommand/],
   ])('%j → UsageError', (argv, message) => {
     expect(() => parseLabArgs(argv, env)).toThrow(UsageError);
     expect(() => parseLabArgs(argv, env)).toThrow(message);
+  });
+  it('--ip-family: ipv4 by default, ipv6 and dual on request', () => {
+    expect(parseLabArgs(['up'], env).ipFamily).toBe('ipv4');
+    expect(parseLabArgs(['up', '--ip-family', 'ipv6'], env).ipFamily).toBe('ipv6');
+    expect(parseLabArgs(['up', '--ip-family=dual'], env).ipFamily).toBe('dual');
   });
   it('--help', () => {
     expect(parseLabArgs(['up', '--help'], env).sub).toBe('help');
@@ -104,6 +121,13 @@ describe('preflight (nothing made)', () => {
   const o = { proxyMode: 'nftables', nodes: 2, stateDir: '/nonexistent/ksli', labId: 'u1' };
   it('unknown mode', async () => {
     await expect(labPreflight({ ...o, proxyMode: 'ipvs' })).rejects.toThrow(/unknown proxy mode "ipvs".*iptables, nftables/);
+  });
+  it('unknown IP family, before the platform is even looked at', async () => {
+    await expect(labPreflight({ ...o, ipFamily: 'ipv5', platform: 'darwin' })).rejects.toThrow(/unknown IP family "ipv5" \(--ip-family\)\. Fix: use one of ipv4, ipv6, dual/);
+  });
+  it('a kernel without IPv6', async () => {
+    await expect(ipv6Preflight('/nonexistent/proc/sys/net/ipv6')).rejects.toThrow(/no IPv6.*--ip-family ipv6\/dual needs it\. Fix:.*--ip-family ipv4/);
+    await expect(ipv6Preflight()).resolves.toBeUndefined();
   });
   it('not Linux', async () => {
     await expect(labPreflight({ ...o, platform: 'darwin', uid: 0 })).rejects.toThrow(/needs Linux.*darwin.*Fix/);

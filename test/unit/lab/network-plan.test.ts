@@ -26,7 +26,9 @@ describe('lab network plan', () => {
   it('computes names, InternalIPs, podCIDRs and the fabric address with defaults', () => {
     const plan = planNetwork({ labId: 'a1' });
     expect(plan.prefix).toBe('ksli-lab-a1-');
-    expect(plan.fabric).toEqual({ netns: 'ksli-lab-a1-fabric', bridge: 'br0', address: '10.200.0.1' });
+    expect(plan.fabric).toEqual({ netns: 'ksli-lab-a1-fabric', bridge: 'br0', address: '10.200.0.1', addresses: ['10.200.0.1'] });
+    expect(plan.ipFamily).toBe('ipv4');
+    expect(plan.families).toEqual(['ipv4']);
     expect(plan.nodePrefixLength).toBe(24);
     expect(plan.nodes).toEqual([
       {
@@ -38,6 +40,8 @@ describe('lab network plan', () => {
         internalIp: '10.200.0.2',
         podCidr: '10.244.0.0/24',
         podIpRange: { first: '10.244.0.2', last: '10.244.0.254' },
+        internalIps: ['10.200.0.2'],
+        podCidrs: ['10.244.0.0/24'],
       },
       {
         index: 1,
@@ -48,6 +52,8 @@ describe('lab network plan', () => {
         internalIp: '10.200.0.3',
         podCidr: '10.244.1.0/24',
         podIpRange: { first: '10.244.1.2', last: '10.244.1.254' },
+        internalIps: ['10.200.0.3'],
+        podCidrs: ['10.244.1.0/24'],
       },
     ]);
     expect(plan.serviceCidr).toBe('10.96.0.0/16');
@@ -105,7 +111,7 @@ describe('lab network plan', () => {
   it('rejects reserved ranges, IPv6, host bits and garbage', () => {
     expect(configError({ labId: 'a', nodeCidr: '127.1.0.0/24' }).message).toContain('loopback');
     expect(configError({ labId: 'a', serviceCidr: '169.254.0.0/24' }).message).toContain('link-local');
-    expect(configError({ labId: 'a', clusterCidr: 'fd00::/64' }).message).toContain('IPv4-only');
+    expect(configError({ labId: 'a', clusterCidr: 'fd00::/64' }).message).toContain('clusterCidr6');
     expect(configError({ labId: 'a', nodeCidr: '10.200.0.5/24' }).message).toContain('use 10.200.0.0/24');
     expect(configError({ labId: 'a', serviceCidr: 'banana' }).option).toBe('serviceCidr');
     expect(configError({ labId: 'a', serviceCidr: '10.300.0.0/16' }).option).toBe('serviceCidr');
@@ -164,5 +170,66 @@ describe('egress selector config', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  describe('IP families', () => {
+    it('an ipv6 lab has only IPv6: unique-local InternalIPs, a /64 per node, a /112 Service range', () => {
+      const plan = planNetwork({ labId: 'a1', ipFamily: 'ipv6' });
+      expect(plan.families).toEqual(['ipv6']);
+      expect(plan.fabric.addresses).toEqual(['fd00:10:200::1']);
+      expect(plan.fabric.address).toBe('fd00:10:200::1');
+      expect(plan.serviceCidrs).toEqual(['fd00:10:96::/112']);
+      expect(plan.clusterCidrs).toEqual(['fd00:10:244::/56']);
+      expect(plan.podCidrPrefixes).toEqual([64]);
+      expect(plan.nodePrefixLengths).toEqual([64]);
+      expect(plan.nodes.map((n) => [n.internalIp, n.podCidr, n.internalIps, n.podCidrs])).toEqual([
+        ['fd00:10:200::2', 'fd00:10:244::/64', ['fd00:10:200::2'], ['fd00:10:244::/64']],
+        ['fd00:10:200::3', 'fd00:10:244:1::/64', ['fd00:10:200::3'], ['fd00:10:244:1::/64']],
+      ]);
+      // ::1 is the pods' gateway on the node side (ptp)
+      expect(plan.nodes[1]!.podIpRange).toEqual({ first: 'fd00:10:244:1::2', last: 'fd00:10:244:1:ffff:ffff:ffff:ffff' });
+    });
+
+    it('a dual lab is IPv4 first, IPv6 second, everywhere', () => {
+      const plan = planNetwork({ labId: 'a1', ipFamily: 'dual', nodes: 3 });
+      expect(plan.families).toEqual(['ipv4', 'ipv6']);
+      expect(plan.serviceCidrs).toEqual(['10.96.0.0/16', 'fd00:10:96::/112']);
+      expect(plan.clusterCidrs).toEqual(['10.244.0.0/16', 'fd00:10:244::/56']);
+      expect(plan.fabric.addresses).toEqual(['10.200.0.1', 'fd00:10:200::1']);
+      expect(plan.fabric.address).toBe('10.200.0.1');
+      expect(plan.nodes[2]!.internalIps).toEqual(['10.200.0.4', 'fd00:10:200::4']);
+      expect(plan.nodes[2]!.podCidrs).toEqual(['10.244.2.0/24', 'fd00:10:244:2::/64']);
+      expect(plan.nodes[2]!.internalIp).toBe('10.200.0.4');
+      // the IPv4 ranges are those of an ipv4 lab
+      const v4 = planNetwork({ labId: 'a1', nodes: 3 });
+      expect(plan.nodes.map((n) => n.podCidr)).toEqual(v4.nodes.map((n) => n.podCidr));
+    });
+
+    it('honours custom IPv6 ranges and pod prefix', () => {
+      const plan = planNetwork({ labId: 'x', ipFamily: 'ipv6', nodes: 2, nodeCidr6: 'fd12:3::/120', clusterCidr6: 'fd12:4::/48', podCidrPrefix6: 56, serviceCidr6: 'fd12:5::/108' });
+      expect(plan.nodes.map((n) => [n.internalIp, n.podCidr])).toEqual([
+        ['fd12:3::2', 'fd12:4::/56'],
+        ['fd12:3::3', 'fd12:4:0:100::/56'],
+      ]);
+      expect(plan.serviceCidr).toBe('fd12:5::/108');
+    });
+
+    it('rejects a bad family, IPv4 where IPv6 belongs, reserved and overlapping IPv6 ranges, and sizes kube-apiserver or the controller-manager refuse', () => {
+      const bad = configError({ labId: 'a', ipFamily: 'ipv5' as never });
+      expect(bad.option).toBe('ipFamily');
+      expect(bad.message).toContain('ipv4, ipv6, dual');
+      expect(configError({ labId: 'a', ipFamily: 'ipv6', serviceCidr6: '10.96.0.0/16' }).message).toMatch(/is IPv4; serviceCidr6 is an IPv6 range/);
+      expect(configError({ labId: 'a', ipFamily: 'ipv6', nodeCidr6: 'fe80::/64' }).message).toContain('link-local');
+      expect(configError({ labId: 'a', ipFamily: 'dual', clusterCidr6: '::1/128' }).message).toContain('::/8');
+      const o = configError({ labId: 'a', ipFamily: 'ipv6', serviceCidr6: 'fd00:10:244:1::/112' });
+      expect(o.option).toBe('serviceCidr6');
+      expect(o.message).toContain('overlaps clusterCidr6 fd00:10:244::/56');
+      expect(configError({ labId: 'a', ipFamily: 'ipv6', serviceCidr6: 'fd00:10:96::/100' }).message).toContain('/108 or longer');
+      expect(configError({ labId: 'a', ipFamily: 'ipv6', podCidrPrefix6: 80 }).option).toBe('podCidrPrefix6');
+      expect(configError({ labId: 'a', ipFamily: 'ipv6', nodeCidr6: 'fd00:10:200::5/64' }).message).toContain('use fd00:10:200::/64');
+      // an ipv6 lab does not look at the IPv4 options, a dual lab does
+      expect(planNetwork({ labId: 'a', ipFamily: 'ipv6', clusterCidr: 'banana' }).families).toEqual(['ipv6']);
+      expect(configError({ labId: 'a', ipFamily: 'dual', clusterCidr: 'banana' }).option).toBe('clusterCidr');
+    });
   });
 });

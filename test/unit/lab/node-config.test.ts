@@ -65,7 +65,13 @@ describe('CNI network', () => {
   it('is ptp + host-local over the node podCIDR with per-node IPAM state, no masquerade, portmap', () => {
     const c = cniConfList({ podCidr: '10.244.1.0/24', ipamDataDir: l1.cniIpamDir }) as { plugins: Record<string, unknown>[] };
     expect(c.plugins.map((p) => p.type)).toEqual(['ptp', 'portmap']);
-    expect(c.plugins[0]).toMatchObject({ ipMasq: false, ipam: { type: 'host-local', dataDir: l1.cniIpamDir, ranges: [[{ subnet: '10.244.1.0/24' }]] } });
+    expect(c.plugins[0]).toMatchObject({ ipMasq: false, ipam: { type: 'host-local', dataDir: l1.cniIpamDir, ranges: [[{ subnet: '10.244.1.0/24' }]], routes: [{ dst: '0.0.0.0/0' }] } });
+  });
+  it('dual-stack: one range set and one default route per family; IPv6 alone has no IPv4', () => {
+    const dual = cniConfList({ podCidr: ['10.244.1.0/24', 'fd00:10:244:1::/64'], ipamDataDir: l1.cniIpamDir }) as { plugins: Record<string, unknown>[] };
+    expect(dual.plugins[0]).toMatchObject({ ipam: { ranges: [[{ subnet: '10.244.1.0/24' }], [{ subnet: 'fd00:10:244:1::/64' }]], routes: [{ dst: '0.0.0.0/0' }, { dst: '::/0' }] } });
+    const v6 = cniConfList({ podCidr: ['fd00:10:244:1::/64'], ipamDataDir: l1.cniIpamDir }) as { plugins: { ipam?: unknown }[] };
+    expect(v6.plugins[0]!.ipam).toMatchObject({ ranges: [[{ subnet: 'fd00:10:244:1::/64' }]], routes: [{ dst: '::/0' }] });
   });
 });
 
