@@ -47,6 +47,7 @@ import { confineCpu, controlPlaneCgroup, CPU_SHARES, killCgroupProcesses, nodeDa
 import { TIMEOUTS } from '../timeouts.js';
 import { StopWaiting, waitFor } from '../wait-for.js';
 import { labIdsOnMachine, registeredLabs, registerLab, unregisterLab } from './registry.js';
+import { assertKubemark, hollowNodesProblem, kubemarkArgv, memAvailableBytes, startHollowNodes, stopHollowNodes, waitHollowReady, isHollowNode, HOLLOW_CPU_CGROUP } from './hollow.js';
 
 export { LabError };
 
@@ -60,6 +61,8 @@ export interface LabInfo {
   nodeCidr: string;
   clusterCidr: string;
   serviceCidr: string;
+  /** kubemark hollow nodes beside the real ones (0 or absent: none) */
+  hollowNodes?: number;
 }
 
 /** lab.json as the orchestration writes it (extra keys survive updateLabState). */
@@ -105,6 +108,8 @@ export interface LabUpOptions {
   cniConfDir?: string;
   /** extra kubelet flags, after the lab's own (a later flag wins) */
   kubeletArgs?: string[];
+  /** kubemark hollow nodes to add beside the real ones (hollow.ts); default 0 */
+  hollowNodes?: number;
 }
 
 export interface LabUpResult {
@@ -113,6 +118,8 @@ export interface LabUpResult {
   labId: string;
   proxyMode: ProxyMode;
   nodes: string[];
+  /** the hollow nodes' names (empty without --hollow-nodes) */
+  hollowNodes: string[];
   /** images every node holds */
   images: LabImage[];
   timings: Record<string, number>;
@@ -324,6 +331,10 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
   const cniBinDir = resolve(opts.cniBinDir ?? DEFAULT_CNI_BIN_DIR);
   const cniConfDir = opts.cniConfDir ? resolve(opts.cniConfDir) : undefined;
   const plan = await labPreflight({ proxyMode, nodes, stateDir, labId, cniBinDir, cniConfDir });
+  const hollowCount = opts.hollowNodes ?? 0;
+  // memory is estimated before anything is made: hundreds of kubelets can exhaust it
+  const hollowProblem = hollowNodesProblem(hollowCount, hollowCount > 0 ? await memAvailableBytes() : 0);
+  if (hollowProblem) throw new LabPreflightError(hollowProblem);
   const mode = proxyMode as ProxyMode;
   const ports: ControlPlanePorts = { ...DEFAULT_PORTS, ...opts.ports };
   await assertPortsFree([
@@ -340,6 +351,12 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
   // Images before anything is made: a cold build takes minutes and may fail on its own.
   const binaries = await findBinaries({ onProgress: progress });
   if (!binaries.agnhost) throw new LabPreflightError('no agnhost next to the lab binaries; the lab builds its agnhost and pause images from it. Fix: scripts/build-lab-binaries.sh (builds both), or put agnhost in KUBE_SLI_K8S_BIN_DIR.');
+  const kubemark = await kubemarkArgv(binaries.argv.kubelet);
+  if (hollowCount > 0) {
+    await assertKubemark(kubemark).catch((e: unknown) => {
+      throw new LabPreflightError((e as Error).message);
+    });
+  }
   await requireTool('buildah', 'buildah').catch((e: unknown) => {
     throw new LabPreflightError((e as Error).message);
   });
@@ -372,7 +389,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
     // Record before creating: a crash from here on leaves enough in lab.json for lab down.
     await updateLabState(stateDir, (s) => {
       const o = s as OrchestratedState;
-      o.lab = { labId, nodes, proxyMode: mode, nodeCidr: plan.nodeCidr, clusterCidr: plan.clusterCidr, serviceCidr: plan.serviceCidr };
+      o.lab = { labId, nodes, proxyMode: mode, nodeCidr: plan.nodeCidr, clusterCidr: plan.clusterCidr, serviceCidr: plan.serviceCidr, ...(hollowCount > 0 ? { hollowNodes: hollowCount } : {}) };
       o.proxyMode = mode;
       o.nodes = plan.nodes.map((n) => ({ name: n.name, netns: n.netns, internalIp: n.internalIp, podCidr: n.podCidr }));
       o.netns = [plan.fabric.netns, ...plan.nodes.map((n) => n.netns)];
@@ -450,12 +467,37 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
     await waitNodesReady(cp.kubeconfigPath, plan.nodes.map((n) => n.name), opts.readyTimeoutMs ?? TIMEOUTS.labNodesReadyMs, started.map((s) => s.kubelet));
     timings.nodesReady = Date.now() - t0;
     progress('all nodes Ready');
+    let hollow: ProcessRecord[] = [];
+    if (hollowCount > 0) {
+      // all hollow kubelets share one cgroup with the CPU weight of one real node's
+      // daemons: under contention they slow down, not the real nodes the suites measure
+      hollow = await startHollowNodes({
+        stateDir,
+        count: hollowCount,
+        kubemarkArgv: kubemark,
+        fabricNetns: plan.fabric.netns,
+        apiServerUrl: `https://${plan.fabric.address}:${ports.apiserver}`,
+        pkiDir: layout.pki,
+        caFile: cp.pki.ca.cert,
+        logDir: layout.logs,
+        onProcess: async (rec) => {
+          await updateLabState(stateDir, (s) => {
+            s.processes.push(rec);
+          });
+          await confineCpu(HOLLOW_CPU_CGROUP(labId), CPU_SHARES.nodeDaemons, [rec.pid]);
+        },
+        onProgress: progress,
+      });
+      await waitHollowReady(kubeClient(cp.kubeconfigPath), hollow);
+      timings.hollowReady = Date.now() - t0;
+      progress(`${hollowCount} hollow nodes Ready`);
+    }
     await updateLabState(stateDir, (s) => {
       delete s.startingPid;
     });
     timings.total = Date.now() - t0;
     progress(`lab up in ${(timings.total / 1000).toFixed(1)} s: KUBECONFIG=${cp.kubeconfigPath}`);
-    return { kubeconfigPath: cp.kubeconfigPath, stateDir, labId, proxyMode: mode, nodes: plan.nodes.map((n) => n.name), images, timings };
+    return { kubeconfigPath: cp.kubeconfigPath, stateDir, labId, proxyMode: mode, nodes: plan.nodes.map((n) => n.name), hollowNodes: hollow.map((h) => h.name.slice('hollow/'.length)), images, timings };
   } catch (e) {
     progress(`lab up failed (${(e as Error).message.split('\n')[0]}); removing what it made`);
     await labDown(stateDir, { labId }).catch((d: unknown) => progress(`clean-up after the failure also failed: ${(d as Error).message}`));
@@ -479,10 +521,13 @@ export async function labDown(stateDirIn: string = defaultStateDir(), opts: { la
   const state: OrchestratedState | undefined = await readLabState(stateDir);
   const report: LabDownReport = { stopped: [], namespaces: [], killedPids: [], unmounted: [], cgroupsRemoved: 0, kernelTunables: 'unchanged', removed: false };
   if (state) {
+    // hundreds of hollow kubelets: in parallel, before the sequential stop of the rest
+    report.stopped.push(...(await stopHollowNodes(state.processes, opts.graceMs ?? 5_000)));
     // stopControlPlane stops every recorded process newest first: kube-proxies, kubelets,
     // containerds, the daemon, then scheduler, controller-manager, apiserver, etcd.
     const r = await stopControlPlane(stateDir, { keepState: true, graceMs: opts.graceMs ?? 5_000 });
-    report.stopped = r.stopped;
+    const done = new Set(report.stopped.map((x) => x.pid));
+    report.stopped.push(...r.stopped.filter((x) => !done.has(x.pid)));
   }
   const ids = [...new Set([state?.lab?.labId, opts.labId, defaultLabId(stateDir)].filter((x): x is string => typeof x === 'string'))];
   const errors: string[] = [];
@@ -563,7 +608,9 @@ export interface LabStatus {
   apiServerUrl?: string;
   processes: { name: string; pid: number; alive: boolean }[];
   netns: { name: string; present: boolean }[];
-  nodes?: { name: string; ready: string }[];
+  nodes?: { name: string; ready: string; hollow?: boolean }[];
+  /** hollow nodes recorded for the lab (their processes are among `processes`) */
+  hollowNodes?: number;
 }
 
 export async function labStatus(stateDirIn: string = defaultStateDir(), opts: { queryNodes?: boolean } = {}): Promise<LabStatus> {
@@ -581,6 +628,7 @@ export async function labStatus(stateDirIn: string = defaultStateDir(), opts: { 
     kubeconfigPath: state.kubeconfigPath,
     apiServerUrl: state.apiServerUrl,
     ...(state.lab ? { labId: state.lab.labId, proxyMode: state.lab.proxyMode } : {}),
+    ...(state.lab?.hollowNodes ? { hollowNodes: state.lab.hollowNodes } : {}),
   };
   if (opts.queryNodes && status.state !== 'stopped' && state.kubeconfigPath) {
     try {
@@ -588,6 +636,7 @@ export async function labStatus(stateDirIn: string = defaultStateDir(), opts: { 
       status.nodes = list.items.map((n) => ({
         name: n.metadata?.name ?? '?',
         ready: n.status?.conditions?.find((c) => c.type === 'Ready')?.status ?? 'Unknown',
+        ...(isHollowNode(n) ? { hollow: true } : {}),
       }));
     } catch {
       /* apiserver not reachable */
