@@ -6,7 +6,7 @@ import type * as k8s from '@kubernetes/client-node';
 import type { NodeInfo } from '../report/types.js';
 import { apiMessage, apiStatus, type KubeClients } from './clients.js';
 import { proxyText } from './proxy.js';
-import { HOLLOW_LABEL, isHollowNode } from './hollow-nodes.js';
+import { HOLLOW_LABEL, withoutHollow } from './hollow-nodes.js';
 
 export interface ClusterFacts {
   kubernetesVersion: string | null;
@@ -94,8 +94,8 @@ export async function detectFacts(clients: KubeClients, o: DetectOptions = {}): 
   const allNodes = await clients.core.listNode();
   // kubemark hollow nodes carry load, not a dataplane: the facts (and so the kube-proxy
   // scrapes, the kernels, the pod CIDRs) are the real nodes'
-  const hollow = allNodes.items.filter(isHollowNode).length;
-  const nodeList = { ...allNodes, items: allNodes.items.filter((n) => !isHollowNode(n)) };
+  const { real, hollow } = withoutHollow(allNodes.items);
+  const nodeList = { ...allNodes, items: real };
   if (hollow > 0) sources.nodes = `Nodes without the label ${HOLLOW_LABEL}=true (${hollow} hollow nodes left out)`;
   const nodes: NodeInfo[] = nodeList.items.map((n) => ({
     name: n.metadata!.name!,

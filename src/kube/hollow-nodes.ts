@@ -18,3 +18,9 @@ export const NOT_HOLLOW_AFFINITY: k8s.V1Affinity = {
 export function isHollowNode(n: Pick<k8s.V1Node, 'metadata'>): boolean {
   return n.metadata?.labels?.[HOLLOW_LABEL] === 'true';
 }
+
+/** The real nodes of a Node list, and how many hollow ones were left out. */
+export function withoutHollow<T extends Pick<k8s.V1Node, 'metadata'>>(nodes: readonly T[]): { real: T[]; hollow: number } {
+  const real = nodes.filter((n) => !isHollowNode(n));
+  return { real, hollow: nodes.length - real.length };
+}

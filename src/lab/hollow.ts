@@ -37,11 +37,12 @@ export { HOLLOW_LABEL, HOLLOW_TAINT, HOLLOW_TOLERATION, HOLLOW_NODE_SELECTOR, NO
 export const MAX_HOLLOW_NODES = 2000;
 /** kubelet ports of the hollow nodes in the fabric namespace: base + index. */
 export const HOLLOW_PORT_BASE = 20000;
-/** Resident memory of one hollow kubelet (VmRSS), measured on this kit's lab (v1.34.4,
- * 2 vCPU): 50 hollow nodes with 2 pods each after 2 min, mean ~35 MiB; `npm run bench --
- * hollow` measures it again. The estimate uses a rounded-up figure with room for growth
- * as pods land (max 110 per node). */
-export const HOLLOW_NODE_RSS_BYTES = 48 * 1024 * 1024;
+/** What one more hollow kubelet costs in memory: its private resident memory (RssAnon;
+ * the 95 MiB of kube-lab's code it maps are page cache shared with every other kube-lab
+ * process). Measured on the lab (v1.34.4, 2 vCPU): 20-25 MiB with 0-4 pods per node;
+ * rounded up for nodes that hold more pods (up to 110). `npm run bench -- hollow`
+ * measures it again. */
+export const HOLLOW_NODE_RSS_BYTES = 40 * 1024 * 1024;
 /** Memory the estimate keeps free for everything else: the API server and etcd grow with
  * every Node and pod, the real nodes run containers, the suites run load. */
 export const HOLLOW_MEMORY_RESERVE_BYTES = 3 * 1024 * 1024 * 1024;
@@ -78,8 +79,9 @@ const GiB = 1024 * MiB;
 
 /** Validates --hollow-nodes against the range and the machine's memory; returns the
  * error text, or undefined when it fits. Pure (MemAvailable is passed in). */
-export function hollowNodesProblem(count: number, memAvailableBytes: number, perNodeBytes = HOLLOW_NODE_RSS_BYTES): string | undefined {
+export function hollowNodesProblem(count: number, memAvailableBytes: number, perNodeBytes = HOLLOW_NODE_RSS_BYTES, existing = 0): string | undefined {
   if (!Number.isInteger(count) || count < 0 || count > MAX_HOLLOW_NODES) return `--hollow-nodes ${count} must be a whole number from 0 to ${MAX_HOLLOW_NODES}`;
+  if (existing + count > MAX_HOLLOW_NODES) return `--hollow-nodes: ${count} more beside the ${existing} the lab has exceeds ${MAX_HOLLOW_NODES}`;
   if (count === 0) return undefined;
   const f = hollowFit(count, memAvailableBytes, perNodeBytes);
   if (count <= f.fits) return undefined;
@@ -160,6 +162,8 @@ export function hollowWrapper(fabricNetns: string, tmpDir: string): string[] {
 export interface StartHollowOptions {
   stateDir: string;
   count: number;
+  /** index of the first (hollow-<first>; a lab that has some adds more after them) */
+  first?: number;
   /** argv prefix of kubemark, e.g. [kube-lab, 'kubemark'] */
   kubemarkArgv: readonly string[];
   fabricNetns: string;
@@ -175,7 +179,8 @@ export interface StartHollowOptions {
 /** Starts `count` hollow kubelets, a few at a time (each start is a certificate and an
  * exec); each is recorded through onProcess as soon as it runs. */
 export async function startHollowNodes(o: StartHollowOptions): Promise<ProcessRecord[]> {
-  const names = Array.from({ length: o.count }, (_, i) => hollowNodeName(i));
+  const first = o.first ?? 0;
+  const names = Array.from({ length: o.count }, (_, i) => hollowNodeName(first + i));
   const out: ProcessRecord[] = [];
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -193,7 +198,7 @@ export async function startHollowNodes(o: StartHollowOptions): Promise<ProcessRe
       const rec = await spawnInNetns({
         name: `hollow/${name}`,
         wrapper: hollowWrapper(o.fabricNetns, tmp),
-        argv: [...o.kubemarkArgv, ...hollowKubeletArgs({ name, kubeconfig: '/tmp/kubeconfig', port: HOLLOW_PORT_BASE + i })],
+        argv: [...o.kubemarkArgv, ...hollowKubeletArgs({ name, kubeconfig: '/tmp/kubeconfig', port: HOLLOW_PORT_BASE + first + i })],
         logFile: join(o.logDir, `hollow-${name}.log`),
       });
       await o.onProcess(rec);
@@ -201,7 +206,7 @@ export async function startHollowNodes(o: StartHollowOptions): Promise<ProcessRe
     }
   };
   await Promise.all(Array.from({ length: Math.min(8, names.length) }, worker));
-  o.onProgress?.(`${o.count} hollow nodes started (hollow-0 … ${names.at(-1)})`);
+  o.onProgress?.(`${o.count} hollow nodes started (${names[0]} … ${names.at(-1)})`);
   return out;
 }
 

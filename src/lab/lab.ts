@@ -39,6 +39,7 @@ import {
 } from './control-plane/index.js';
 import { spawnKubeProxy, waitKubeProxyRules, isProxyMode, PROXY_MODES, type ProxyMode } from './kube-proxy.js';
 import { createLabNetwork, destroyAll, egressSelectorConfig, planNetwork, labPrefix, type NetworkPlan } from './network/index.js';
+import { certPaths } from './pki.js';
 import { listNetns, sysctl } from '../netns/netns.js';
 import { defaultStateDir, readLabState, removeStateDir, stateLayout, updateLabState, type LabState, type ProcessRecord } from './state.js';
 import { ensureLabImages, requireTool, type LabImage } from './images/build.js';
@@ -389,7 +390,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
     // Record before creating: a crash from here on leaves enough in lab.json for lab down.
     await updateLabState(stateDir, (s) => {
       const o = s as OrchestratedState;
-      o.lab = { labId, nodes, proxyMode: mode, nodeCidr: plan.nodeCidr, clusterCidr: plan.clusterCidr, serviceCidr: plan.serviceCidr, ...(hollowCount > 0 ? { hollowNodes: hollowCount } : {}) };
+      o.lab = { labId, nodes, proxyMode: mode, nodeCidr: plan.nodeCidr, clusterCidr: plan.clusterCidr, serviceCidr: plan.serviceCidr };
       o.proxyMode = mode;
       o.nodes = plan.nodes.map((n) => ({ name: n.name, netns: n.netns, internalIp: n.internalIp, podCidr: n.podCidr }));
       o.netns = [plan.fabric.netns, ...plan.nodes.map((n) => n.netns)];
@@ -467,31 +468,8 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
     await waitNodesReady(cp.kubeconfigPath, plan.nodes.map((n) => n.name), opts.readyTimeoutMs ?? TIMEOUTS.labNodesReadyMs, started.map((s) => s.kubelet));
     timings.nodesReady = Date.now() - t0;
     progress('all nodes Ready');
-    let hollow: ProcessRecord[] = [];
-    if (hollowCount > 0) {
-      // all hollow kubelets share one cgroup with the CPU weight of one real node's
-      // daemons: under contention they slow down, not the real nodes the suites measure
-      hollow = await startHollowNodes({
-        stateDir,
-        count: hollowCount,
-        kubemarkArgv: kubemark,
-        fabricNetns: plan.fabric.netns,
-        apiServerUrl: `https://${plan.fabric.address}:${ports.apiserver}`,
-        pkiDir: layout.pki,
-        caFile: cp.pki.ca.cert,
-        logDir: layout.logs,
-        onProcess: async (rec) => {
-          await updateLabState(stateDir, (s) => {
-            s.processes.push(rec);
-          });
-          await confineCpu(HOLLOW_CPU_CGROUP(labId), CPU_SHARES.nodeDaemons, [rec.pid]);
-        },
-        onProgress: progress,
-      });
-      await waitHollowReady(kubeClient(cp.kubeconfigPath), hollow);
-      timings.hollowReady = Date.now() - t0;
-      progress(`${hollowCount} hollow nodes Ready`);
-    }
+    const hollow = hollowCount > 0 ? await addHollowNodes(stateDir, hollowCount, { onProgress: progress, memoryChecked: true }) : [];
+    if (hollowCount > 0) timings.hollowReady = Date.now() - t0;
     await updateLabState(stateDir, (s) => {
       delete s.startingPid;
     });
@@ -513,6 +491,52 @@ export interface LabDownReport {
   cgroupsRemoved: number;
   kernelTunables: string;
   removed: boolean;
+}
+
+/** Adds `count` kubemark hollow nodes to the lab in stateDir (after those it has: hollow-<k>
+ * on), each recorded in lab.json as it starts, and waits until they are Ready. Memory is
+ * estimated first; nothing starts when it does not hold them. */
+export async function addHollowNodes(stateDirIn: string, count: number, o: { onProgress?: (line: string) => void; memoryChecked?: boolean } = {}): Promise<ProcessRecord[]> {
+  const stateDir = resolve(stateDirIn);
+  const state: OrchestratedState | undefined = await readLabState(stateDir);
+  if (!state?.lab || !state.ports.apiserver) throw new LabError(`no lab in ${stateDir}. Fix: kube-sli lab up --hollow-nodes N.`);
+  const info = state.lab;
+  const existing = info.hollowNodes ?? 0;
+  const problem = hollowNodesProblem(count, o.memoryChecked ? Number.MAX_SAFE_INTEGER : await memAvailableBytes(), undefined, existing);
+  if (problem) throw new LabPreflightError(problem);
+  const kubemark = await kubemarkArgv(state.binaries.argv.kubelet ?? []);
+  await assertKubemark(kubemark).catch((e: unknown) => {
+    throw new LabPreflightError((e as Error).message);
+  });
+  const plan = planNetwork({ labId: info.labId, nodes: info.nodes, nodeCidr: info.nodeCidr, clusterCidr: info.clusterCidr, serviceCidr: info.serviceCidr });
+  const layout = stateLayout(stateDir);
+  // recorded before any starts, so lab status and lab down know what to expect
+  await updateLabState(stateDir, (s) => {
+    (s as OrchestratedState).lab!.hollowNodes = existing + count;
+  });
+  // all hollow kubelets share one cgroup with the CPU weight of one real node's
+  // daemons: under contention they slow down, not the real nodes the suites measure
+  const recs = await startHollowNodes({
+    stateDir,
+    count,
+    first: existing,
+    kubemarkArgv: kubemark,
+    fabricNetns: plan.fabric.netns,
+    apiServerUrl: `https://${plan.fabric.address}:${state.ports.apiserver}`,
+    pkiDir: layout.pki,
+    caFile: certPaths(layout.pki, 'ca').cert,
+    logDir: layout.logs,
+    onProcess: async (rec) => {
+      await updateLabState(stateDir, (s) => {
+        s.processes.push(rec);
+      });
+      await confineCpu(HOLLOW_CPU_CGROUP(info.labId), CPU_SHARES.nodeDaemons, [rec.pid]);
+    },
+    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+  });
+  await waitHollowReady(kubeClient(state.kubeconfigPath), recs);
+  o.onProgress?.(`${count} hollow nodes Ready (${existing + count} in the lab)`);
+  return recs;
 }
 
 /** Tears the lab down from lab.json (and the state dir's default labId); idempotent. */
