@@ -6,13 +6,14 @@ import { benchConntrackBurst, burstTable } from './conntrack-burst.bench.js';
 import { benchConntrack, benchConntrackXml } from './conntrack.bench.js';
 import { benchLab } from './lab.bench.js';
 import { benchConformance, benchNodes } from './nodes.bench.js';
+import { benchHollow, hollowLines } from './hollow.bench.js';
 import { benchReport } from './report.bench.js';
 import { benchDefaultProfile, benchServices } from './slo.bench.js';
 
 const only = process.argv.slice(2);
 // the lab benchmark brings up real clusters and programs 10,000 Services per proxy mode
 // (~10 min each on 2 cores): it runs only when asked for, `npm run bench -- lab [N]`
-const OPT_IN = new Set(['lab', 'nodes', 'conformance']);
+const OPT_IN = new Set(['lab', 'nodes', 'conformance', 'hollow']);
 const want = (name: string): boolean => (only.length === 0 ? !OPT_IN.has(name) : only.includes(name));
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
@@ -102,4 +103,10 @@ if (want('lab')) {
       '+1 Service (s)': f.oneMoreSeconds.toFixed(2),
     })),
   );
+}
+if (want('hollow')) {
+  // `npm run bench -- hollow [N ...]`: hollow-node counts (default 0 100 500)
+  const counts = only.filter((a) => /^\d+$/.test(a)).map(Number);
+  if (!root) console.log('hollow: skipped (the lab needs root)');
+  else for (const l of hollowLines(await benchHollow(counts.length > 0 ? { counts } : {}))) console.log(l);
 }
