@@ -26,7 +26,7 @@ import { PAUSE_IMAGE } from '../src/lab/images/refs.js';
 import { addHollowNodes, labDown, labUp } from '../src/lab/lab.js';
 import { readLabState } from '../src/lab/state.js';
 import type { ReportDocument } from '../src/report/types.js';
-import { waitFor } from '../src/wait-for.js';
+import { StopWaiting, waitFor } from '../src/wait-for.js';
 import { runSloSuites } from '../test/lab/support/slo-run.js';
 
 export interface HollowPoint {
@@ -67,6 +67,25 @@ const PODS_PER_DEPLOYMENT = 20;
 const NODES_PER_DEPLOYMENT = 10;
 const LOAD_NS = 'hollow-load';
 
+/** A create that an overloaded API server may time out (504) or throttle (429): tried
+ * again; 409 means an earlier, timed-out try was applied. */
+async function createRetrying(what: string, create: () => Promise<unknown>): Promise<void> {
+  await waitFor(
+    async () => {
+      try {
+        await create();
+        return true;
+      } catch (e) {
+        const code = (e as { code?: number }).code;
+        if (code === 409) return true;
+        if (code === 429 || code === 500 || code === 503 || code === 504) return { pending: `HTTP ${code}` };
+        throw new StopWaiting(e as Error);
+      }
+    },
+    { timeout: 5 * 60_000, interval: 1_000, what: `create ${what}` },
+  );
+}
+
 async function createLoad(c: KubeClients, from: number, to: number): Promise<number> {
   let made = 0;
   for (let k = from; k < to; k++) {
@@ -80,8 +99,8 @@ async function createLoad(c: KubeClients, from: number, to: number): Promise<num
         template: { metadata: { labels }, spec: { nodeSelector: { ...HOLLOW_NODE_SELECTOR }, tolerations: [HOLLOW_TOLERATION], containers: [{ name: 'pause', image: PAUSE_IMAGE }] } },
       },
     };
-    await c.apps.createNamespacedDeployment({ namespace: LOAD_NS, body: dep });
-    await c.core.createNamespacedService({ namespace: LOAD_NS, body: { metadata: { name, namespace: LOAD_NS }, spec: { selector: labels, ports: [{ port: 80 }] } } });
+    await createRetrying(`deployment ${name}`, () => c.apps.createNamespacedDeployment({ namespace: LOAD_NS, body: dep }));
+    await createRetrying(`service ${name}`, () => c.core.createNamespacedService({ namespace: LOAD_NS, body: { metadata: { name, namespace: LOAD_NS }, spec: { selector: labels, ports: [{ port: 80 }] } } }));
     made++;
   }
   return made;
