@@ -125,6 +125,8 @@ export async function kubemarkArgv(kubeletArgv: readonly string[]): Promise<stri
 /** The one cgroup (cpu hierarchy) of all hollow kubelets of a lab; its ksli-<labId>-
  * prefix makes lab down remove it with the lab's other cgroups. */
 export const HOLLOW_CPU_CGROUP = (labId: string): string => `/ksli-${labId}-hollow-daemons`;
+/** cpu.shares of that cgroup: half the control plane's (CPU_SHARES.controlPlane, 256). */
+export const HOLLOW_CPU_SHARES = 128;
 
 export function hollowDir(stateDir: string, name?: string): string {
   return name === undefined ? join(stateDir, 'hollow') : join(stateDir, 'hollow', name);

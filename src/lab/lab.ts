@@ -48,7 +48,7 @@ import { confineCpu, controlPlaneCgroup, CPU_SHARES, killCgroupProcesses, nodeDa
 import { TIMEOUTS } from '../timeouts.js';
 import { StopWaiting, waitFor } from '../wait-for.js';
 import { labIdsOnMachine, registeredLabs, registerLab, unregisterLab } from './registry.js';
-import { assertKubemark, hollowNodesProblem, kubemarkArgv, memAvailableBytes, startHollowNodes, stopHollowNodes, waitHollowReady, isHollowNode, HOLLOW_CPU_CGROUP } from './hollow.js';
+import { assertKubemark, hollowNodesProblem, kubemarkArgv, memAvailableBytes, startHollowNodes, stopHollowNodes, waitHollowReady, isHollowNode, HOLLOW_CPU_CGROUP, HOLLOW_CPU_SHARES } from './hollow.js';
 
 export { LabError };
 
@@ -514,8 +514,9 @@ export async function addHollowNodes(stateDirIn: string, count: number, o: { onP
   await updateLabState(stateDir, (s) => {
     (s as OrchestratedState).lab!.hollowNodes = existing + count;
   });
-  // all hollow kubelets share one cgroup with the CPU weight of one real node's
-  // daemons: under contention they slow down, not the real nodes the suites measure
+  // all hollow kubelets share one cgroup, weighted below the control plane: they exist
+  // to load it, not to outcompete it (with a real node's weight, 100 of them starved the
+  // API server and the relay they talk through on a loaded 2-vCPU machine)
   const recs = await startHollowNodes({
     stateDir,
     count,
@@ -530,7 +531,7 @@ export async function addHollowNodes(stateDirIn: string, count: number, o: { onP
       await updateLabState(stateDir, (s) => {
         s.processes.push(rec);
       });
-      await confineCpu(HOLLOW_CPU_CGROUP(info.labId), CPU_SHARES.nodeDaemons, [rec.pid]);
+      await confineCpu(HOLLOW_CPU_CGROUP(info.labId), HOLLOW_CPU_SHARES, [rec.pid]);
     },
     ...(o.onProgress ? { onProgress: o.onProgress } : {}),
   });
