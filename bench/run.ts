@@ -8,13 +8,14 @@ import { benchLab } from './lab.bench.js';
 import { benchNetworkReady } from './network-ready.bench.js';
 import { benchConformance, benchNodes } from './nodes.bench.js';
 import { benchLabPaths, benchLoopback, pendingRows, table } from './overhead.bench.js';
+import { benchHollow, hollowLines } from './hollow.bench.js';
 import { benchReport } from './report.bench.js';
 import { benchDefaultProfile, benchServices } from './slo.bench.js';
 
 const only = process.argv.slice(2);
 // the lab benchmark brings up real clusters and programs 10,000 Services per proxy mode
 // (~10 min each on 2 cores): it runs only when asked for, `npm run bench -- lab [N]`
-const OPT_IN = new Set(['lab', 'nodes', 'conformance', 'network-ready', 'overhead']);
+const OPT_IN = new Set(['lab', 'nodes', 'conformance', 'network-ready', 'overhead', 'hollow']);
 const want = (name: string): boolean => (only.length === 0 ? !OPT_IN.has(name) : only.includes(name));
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
@@ -128,4 +129,10 @@ if (want('overhead')) {
         `its p99 is ${host?.p99 !== undefined ? (host.p99 / loop.p99).toFixed(2) : '—'} × loopback's at the same rate`,
     );
   }
+}
+if (want('hollow')) {
+  // `npm run bench -- hollow [N ...]`: hollow-node counts (default 0 100 500)
+  const counts = only.filter((a) => /^\d+$/.test(a)).map(Number);
+  if (!root) console.log('hollow: skipped (the lab needs root)');
+  else for (const l of hollowLines(await benchHollow(counts.length > 0 ? { counts } : {}))) console.log(l);
 }

@@ -6,13 +6,15 @@
 #   ${KUBE_SLI_CACHE:-$HOME/.cache/kube-sli}/bin/k8s-<version>/e2e.test  (upstream's network
 #     and common e2e suites, lab/k8s/e2e)
 #   (+ symlinks etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
-#    kube-proxy, kubectl, kubelet -> kube-lab)
+#    kube-proxy, kubectl, kubelet, kubemark -> kube-lab)
 #
 # A stamp (version + Go version + hash of go.mod/go.sum/*.go + this script)
 # makes a second run a no-op. Modules come from GOPROXY; GOCACHE/GOMODCACHE
 # keep their Go defaults (outside the work tree).
 #
 # Env: KUBE_SLI_CACHE  cache root (default ~/.cache/kube-sli)
+#      KUBE_LAB_OUT_DIR  output directory (default <cache>/bin/k8s-<version>), e.g. a
+#                        scratch build beside the shared one
 #      KUBE_LAB_FORCE=1  rebuild even if the stamp matches
 #      KUBE_LAB_NICE     nice level for go commands (default 15)
 #      GOTOOLCHAIN       e.g. GOTOOLCHAIN=go1.25.0 to build with a Go toolchain
@@ -33,7 +35,7 @@ version="$(tr -d '[:space:]' < "$lab/K8S_VERSION")"
 major=1 minor="${BASH_REMATCH[1]}"
 
 cache="${KUBE_SLI_CACHE:-$HOME/.cache/kube-sli}"
-out="$cache/bin/k8s-$version"
+out="${KUBE_LAB_OUT_DIR:-$cache/bin/k8s-$version}"
 if [[ "${1:-}" == "--print-dir" ]]; then echo "$out"; exit 0; fi
 
 # --- Go toolchain -----------------------------------------------------------
@@ -117,7 +119,7 @@ build kube-lab .
 build agnhost k8s.io/kubernetes/test/images/agnhost
 build e2e.test ./e2e test
 
-for c in etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl kubelet; do
+for c in etcd kube-apiserver kube-controller-manager kube-scheduler kube-proxy kubectl kubelet kubemark; do
   ln -sfn kube-lab "$out/$c"
 done
 "$out/kube-lab" --version >/dev/null || die "built $out/kube-lab does not run"

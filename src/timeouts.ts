@@ -42,6 +42,9 @@ const DEADLINES = {
   labImageImportMs: 300_000,
   /** lab: every node Ready after its kubelet started */
   labNodesReadyMs: 120_000,
+  /** lab: every hollow node (kubemark) Ready after the last one started; hundreds
+   * register and heartbeat on a shared 2-vCPU machine */
+  labHollowReadyMs: 300_000,
   /** lab: kube-proxy's first full sync wrote its rules */
   labKubeProxyRulesMs: 60_000,
   /** lab: a process exits after SIGTERM before it gets SIGKILL */
@@ -80,6 +83,8 @@ const INTERVALS = {
   labExecPollMs: 20,
   /** lab: polling a daemon, a socket or the Nodes */
   labPollMs: 100,
+  /** lab: polling the hollow Nodes (one list of up to thousands of Nodes) */
+  labHollowPollMs: 1_000,
   /** lab: polling kube-proxy's rule dump (a full nft/iptables listing) */
   labRulesPollMs: 200,
   /** lab: polling a process that was signalled */

@@ -14,6 +14,7 @@ import (
 	proxy "k8s.io/kubernetes/cmd/kube-proxy/app"
 	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
 	kubelet "k8s.io/kubernetes/cmd/kubelet/app"
+	kubemark "k8s.io/kubernetes/cmd/kubemark/app"
 )
 
 // The bodies below are copied from k8s.io/kubernetes/cmd/<name>/<name>.go.
@@ -36,6 +37,10 @@ func runKubeProxy() {
 
 func runKubelet() {
 	os.Exit(cli.Run(kubelet.NewKubeletCommand(context.Background())))
+}
+
+func runKubemark() {
+	os.Exit(cli.Run(kubemark.NewHollowNodeCommand()))
 }
 
 func runKubectl() {

@@ -36,6 +36,7 @@ var commands = map[string]func(){
 	"kube-proxy":              runKubeProxy,
 	"kubectl":                 runKubectl,
 	"kubelet":                 runKubelet,
+	"kubemark":                runKubemark,
 }
 
 func main() {

@@ -6,6 +6,7 @@
 // (SLI_AGENT_PRIVILEGED=1).
 import type * as k8s from '@kubernetes/client-node';
 import { sessionLabels } from '../kube/session.js';
+import { NOT_HOLLOW_AFFINITY } from '../kube/hollow-nodes.js';
 
 export const AGENT_PORT = 9464;
 export const AGENT_APP = 'kube-sli-agent';
@@ -41,6 +42,8 @@ export function agentDaemonSet(spec: AgentDaemonSetSpec): k8s.V1DaemonSet {
           terminationGracePeriodSeconds: 5,
           // every node, control plane included: a client may sit anywhere
           tolerations: [{ operator: 'Exists' }],
+          // but not kubemark's hollow nodes: no dataplane there to observe
+          affinity: NOT_HOLLOW_AFFINITY,
           containers: [
             {
               name: 'agent',

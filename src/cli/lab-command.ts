@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { PROXY_MODES, isProxyMode } from '../lab/kube-proxy.js';
 import { LabError, labDown, labDownAll, labKubeconfig, labList, labStatus, labUp } from '../lab/lab.js';
 import { IP_FAMILIES, MAX_NODES, isIpFamily, type IpFamily } from '../lab/network/plan.js';
+import { MAX_HOLLOW_NODES } from '../lab/hollow.js';
 import { defaultStateDir } from '../lab/state.js';
 import { findBinaries } from '../lab/binaries.js';
 import { ensureLabImages } from '../lab/images/build.js';
@@ -41,6 +42,9 @@ options:
   --cni-conf-dir <dir>     your CNI configuration instead of the lab's (ptp + host-local per node):
                            run the suites against your own plugin
   --kubelet-arg <flag>     an extra kubelet flag, e.g. --kubelet-arg=--max-pods=250 (repeatable)
+  --hollow-nodes <n>       add n kubemark hollow nodes (0-${MAX_HOLLOW_NODES}, default 0): real kubelet code
+                           with a fake runtime, Nodes labelled and tainted kube-sli.io/hollow-node=true;
+                           refused before anything is made when memory cannot hold them
   status:
   --json                   machine-readable
   -h, --help               this text (also: kube-sli lab <subcommand> --help)
@@ -62,6 +66,7 @@ export interface LabArgs {
   cniBinDir?: string;
   cniConfDir?: string;
   kubeletArgs: string[];
+  hollowNodes: number;
 }
 
 /** Parses and validates; throws UsageError (exit 2) before anything is touched. */
@@ -69,7 +74,7 @@ export function parseLabArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   const [sub, ...rest] = argv;
   if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
     if (sub === undefined) throw new UsageError(`missing subcommand\n\n${LAB_USAGE}`);
-    return { sub: 'help', stateDir: '', nodes: 2, proxyMode: 'nftables', ipFamily: 'ipv4', ports: {}, json: false, all: false, kubeletArgs: [] };
+    return { sub: 'help', stateDir: '', nodes: 2, proxyMode: 'nftables', ipFamily: 'ipv4', ports: {}, json: false, all: false, kubeletArgs: [], hollowNodes: 0 };
   }
   if (!['up', 'down', 'status', 'list', 'images', 'kubeconfig', 'daemon'].includes(sub)) {
     throw new UsageError(`unknown subcommand "${sub}"; use up, down, status, list, images or kubeconfig\n\n${LAB_USAGE}`);
@@ -83,6 +88,7 @@ export function parseLabArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     'cni-bin-dir': { type: 'string' },
     'cni-conf-dir': { type: 'string' },
     'kubelet-arg': { type: 'string', multiple: true },
+    'hollow-nodes': { type: 'string' },
   } as const;
   let values;
   try {
@@ -104,7 +110,7 @@ export function parseLabArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   const v = values as Record<string, string | boolean | string[] | undefined>;
   const kubeletArgs = Array.isArray(v['kubelet-arg']) ? v['kubelet-arg'] : [];
   for (const k of kubeletArgs) if (!/^--[a-z0-9-]+(=.*)?$/.test(k)) throw new UsageError(`--kubelet-arg "${k}" must be one kubelet flag, e.g. --kubelet-arg=--max-pods=250`);
-  if (v.help) return { sub: 'help', stateDir: '', nodes: 2, proxyMode: 'nftables', ipFamily: 'ipv4', ports: {}, json: false, all: false, kubeletArgs: [] };
+  if (v.help) return { sub: 'help', stateDir: '', nodes: 2, proxyMode: 'nftables', ipFamily: 'ipv4', ports: {}, json: false, all: false, kubeletArgs: [], hollowNodes: 0 };
   const stateDir = typeof v['state-dir'] === 'string' ? v['state-dir'] : defaultStateDir(env);
   if (stateDir === '') throw new UsageError('--state-dir must not be empty');
 
@@ -120,6 +126,11 @@ export function parseLabArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   const nodes = /^\d+$/.test(nodesText) ? Number(nodesText) : NaN;
   if (!Number.isInteger(nodes) || nodes < 1 || nodes > MAX_NODES) {
     throw new UsageError(`--nodes "${nodesText}" must be a whole number from 1 to ${MAX_NODES}`);
+  }
+  const hollowText = typeof v['hollow-nodes'] === 'string' ? v['hollow-nodes'] : '0';
+  const hollowNodes = /^\d+$/.test(hollowText) ? Number(hollowText) : NaN;
+  if (!Number.isInteger(hollowNodes) || hollowNodes > MAX_HOLLOW_NODES) {
+    throw new UsageError(`--hollow-nodes "${hollowText}" must be a whole number from 0 to ${MAX_HOLLOW_NODES}`);
   }
   const labId = typeof v['lab-id'] === 'string' ? v['lab-id'] : undefined;
   if (labId !== undefined && !/^[a-z0-9]{1,8}$/.test(labId)) {
@@ -154,6 +165,7 @@ export function parseLabArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     ...(typeof v['cni-bin-dir'] === 'string' ? { cniBinDir: v['cni-bin-dir'] } : {}),
     ...(typeof v['cni-conf-dir'] === 'string' ? { cniConfDir: v['cni-conf-dir'] } : {}),
     kubeletArgs,
+    hollowNodes,
   };
 }
 
@@ -178,6 +190,7 @@ export async function labCommand(argv: string[]): Promise<number> {
           ...(a.cniBinDir ? { cniBinDir: a.cniBinDir } : {}),
           ...(a.cniConfDir ? { cniConfDir: a.cniConfDir } : {}),
           kubeletArgs: a.kubeletArgs,
+          hollowNodes: a.hollowNodes,
           onProgress: (m) => err(m.startsWith('kube-sli') ? m : `kube-sli lab: ${m}`),
         });
         process.stdout.write(`${r.kubeconfigPath}\n`);
@@ -222,9 +235,16 @@ export async function labCommand(argv: string[]): Promise<number> {
           const lines = [`lab in ${s.stateDir}: ${s.state}`];
           if (s.labId) lines.push(`  lab id ${s.labId}, kube-proxy mode ${s.proxyMode ?? '?'}`);
           if (s.kubeconfigPath) lines.push(`  KUBECONFIG=${s.kubeconfigPath}  (${s.apiServerUrl ?? ''})`);
-          for (const p of s.processes) lines.push(`  ${p.alive ? 'running' : 'gone   '} ${p.name} pid ${p.pid}`);
+          // hundreds of hollow kubelets: one summary line, and the ones that are gone
+          const hollow = s.processes.filter((p) => p.name.startsWith('hollow/'));
+          for (const p of s.processes.filter((x) => !x.name.startsWith('hollow/'))) lines.push(`  ${p.alive ? 'running' : 'gone   '} ${p.name} pid ${p.pid}`);
+          if (hollow.length > 0) lines.push(`  hollow nodes (kubemark): ${hollow.filter((p) => p.alive).length} of ${hollow.length} running`);
+          for (const p of hollow.filter((x) => !x.alive)) lines.push(`  gone    ${p.name} pid ${p.pid}`);
           for (const n of s.netns) lines.push(`  ${n.present ? 'present' : 'missing'} netns ${n.name}`);
-          for (const n of s.nodes ?? []) lines.push(`  node ${n.name} Ready=${n.ready}`);
+          const real = (s.nodes ?? []).filter((n) => !n.hollow);
+          const hollowNodes = (s.nodes ?? []).filter((n) => n.hollow);
+          for (const n of real) lines.push(`  node ${n.name} Ready=${n.ready}`);
+          if (hollowNodes.length > 0) lines.push(`  hollow nodes: ${hollowNodes.filter((n) => n.ready === 'True').length} of ${hollowNodes.length} Ready`);
           console.log(lines.join('\n'));
         }
         return s.state === 'up' || s.state === 'down' ? EXIT.ok : EXIT.infrastructure;

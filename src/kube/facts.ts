@@ -6,6 +6,7 @@ import type * as k8s from '@kubernetes/client-node';
 import type { NodeInfo } from '../report/types.js';
 import { apiMessage, apiStatus, type KubeClients } from './clients.js';
 import { proxyText } from './proxy.js';
+import { HOLLOW_LABEL, withoutHollow } from './hollow-nodes.js';
 
 export interface ClusterFacts {
   kubernetesVersion: string | null;
@@ -104,7 +105,12 @@ export async function detectFacts(clients: KubeClients, o: DetectOptions = {}): 
   const sources: Record<string, string> = {};
   const version = await clients.version.getCode();
   sources.kubernetesVersion = '/version';
-  const nodeList = await clients.core.listNode();
+  const allNodes = await clients.core.listNode();
+  // kubemark hollow nodes carry load, not a dataplane: the facts (and so the kube-proxy
+  // scrapes, the kernels, the pod CIDRs) are the real nodes'
+  const { real, hollow } = withoutHollow(allNodes.items);
+  const nodeList = { ...allNodes, items: real };
+  if (hollow > 0) sources.nodes = `Nodes without the label ${HOLLOW_LABEL}=true (${hollow} hollow nodes left out)`;
   const nodes: NodeInfo[] = nodeList.items.map((n) => ({
     name: n.metadata!.name!,
     kernel: n.status?.nodeInfo?.kernelVersion,

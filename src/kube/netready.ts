@@ -2,6 +2,7 @@
 // selects only it, a watch that stamps when each pod's events arrive, the pod's own log
 // (its egress prober's first success), the kubelets' metrics through nodes/proxy, and the
 // room the cluster has for more pods (allocatable pods, ResourceQuota).
+import { HOLLOW_LABEL } from './hollow-nodes.js';
 import * as k8s from '@kubernetes/client-node';
 import type { KubeClients } from './clients.js';
 import { proxyText } from './proxy.js';
@@ -18,7 +19,7 @@ export const NETREADY_PORT = 8080;
 /** where the Dockerfile puts src/ in the kit image */
 export const NETREADY_POD_SCRIPT = '/opt/kube-sli/src/workload/netready-pod.mjs';
 /** labels a node as not running containers (kubemark's hollow nodes): pods are kept off it */
-export const HOLLOW_NODE_LABELS = ['kubemark', 'sli.kube-sli.io/hollow'];
+export const HOLLOW_NODE_LABELS = ['kubemark', HOLLOW_LABEL];
 
 export interface NetreadyPodSpec {
   namespace: string;

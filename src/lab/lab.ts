@@ -40,6 +40,7 @@ import {
 import { spawnKubeProxy, waitKubeProxyRules, isProxyMode, PROXY_MODES, type ProxyMode } from './kube-proxy.js';
 import { createLabNetwork, destroyAll, egressSelectorConfig, planNetwork, labPrefix, type NetworkPlan } from './network/index.js';
 import { IP_FAMILIES, isIpFamily, type IpFamily } from './network/plan.js';
+import { certPaths } from './pki.js';
 import { listNetns, sysctl } from '../netns/netns.js';
 import { defaultStateDir, readLabState, removeStateDir, stateLayout, updateLabState, type LabState, type ProcessRecord } from './state.js';
 import { ensureLabImages, requireTool, type LabImage } from './images/build.js';
@@ -48,6 +49,7 @@ import { confineCpu, controlPlaneCgroup, CPU_SHARES, killCgroupProcesses, nodeDa
 import { TIMEOUTS } from '../timeouts.js';
 import { StopWaiting, waitFor } from '../wait-for.js';
 import { labIdsOnMachine, registeredLabs, registerLab, unregisterLab } from './registry.js';
+import { assertKubemark, hollowNodesProblem, kubemarkArgv, memAvailableBytes, startHollowNodes, stopHollowNodes, waitHollowReady, isHollowNode, HOLLOW_CPU_CGROUP, HOLLOW_CPU_SHARES } from './hollow.js';
 
 export { LabError };
 
@@ -66,6 +68,8 @@ export interface LabInfo {
   /** every family's ranges, primary first */
   serviceCidrs?: string[];
   clusterCidrs?: string[];
+  /** kubemark hollow nodes beside the real ones (0 or absent: none) */
+  hollowNodes?: number;
 }
 
 /** lab.json as the orchestration writes it (extra keys survive updateLabState). */
@@ -113,6 +117,8 @@ export interface LabUpOptions {
   cniConfDir?: string;
   /** extra kubelet flags, after the lab's own (a later flag wins) */
   kubeletArgs?: string[];
+  /** kubemark hollow nodes to add beside the real ones (hollow.ts); default 0 */
+  hollowNodes?: number;
 }
 
 export interface LabUpResult {
@@ -122,6 +128,8 @@ export interface LabUpResult {
   proxyMode: ProxyMode;
   ipFamily: IpFamily;
   nodes: string[];
+  /** the hollow nodes' names (empty without --hollow-nodes) */
+  hollowNodes: string[];
   /** images every node holds */
   images: LabImage[];
   timings: Record<string, number>;
@@ -352,6 +360,10 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
   const cniBinDir = resolve(opts.cniBinDir ?? DEFAULT_CNI_BIN_DIR);
   const cniConfDir = opts.cniConfDir ? resolve(opts.cniConfDir) : undefined;
   const plan = await labPreflight({ proxyMode, ipFamily: opts.ipFamily ?? 'ipv4', nodes, stateDir, labId, cniBinDir, cniConfDir });
+  const hollowCount = opts.hollowNodes ?? 0;
+  // memory is estimated before anything is made: hundreds of kubelets can exhaust it
+  const hollowProblem = hollowNodesProblem(hollowCount, hollowCount > 0 ? await memAvailableBytes() : 0);
+  if (hollowProblem) throw new LabPreflightError(hollowProblem);
   const mode = proxyMode as ProxyMode;
   const ports: ControlPlanePorts = { ...DEFAULT_PORTS, ...opts.ports };
   await assertPortsFree([
@@ -368,6 +380,12 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
   // Images before anything is made: a cold build takes minutes and may fail on its own.
   const binaries = await findBinaries({ onProgress: progress });
   if (!binaries.agnhost) throw new LabPreflightError('no agnhost next to the lab binaries; the lab builds its agnhost and pause images from it. Fix: scripts/build-lab-binaries.sh (builds both), or put agnhost in KUBE_SLI_K8S_BIN_DIR.');
+  const kubemark = await kubemarkArgv(binaries.argv.kubelet);
+  if (hollowCount > 0) {
+    await assertKubemark(kubemark).catch((e: unknown) => {
+      throw new LabPreflightError((e as Error).message);
+    });
+  }
   await requireTool('buildah', 'buildah').catch((e: unknown) => {
     throw new LabPreflightError((e as Error).message);
   });
@@ -479,12 +497,14 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
     await waitNodesReady(cp.kubeconfigPath, plan.nodes.map((n) => n.name), opts.readyTimeoutMs ?? TIMEOUTS.labNodesReadyMs, started.map((s) => s.kubelet));
     timings.nodesReady = Date.now() - t0;
     progress('all nodes Ready');
+    const hollow = hollowCount > 0 ? await addHollowNodes(stateDir, hollowCount, { onProgress: progress, memoryChecked: true }) : [];
+    if (hollowCount > 0) timings.hollowReady = Date.now() - t0;
     await updateLabState(stateDir, (s) => {
       delete s.startingPid;
     });
     timings.total = Date.now() - t0;
     progress(`lab up in ${(timings.total / 1000).toFixed(1)} s: KUBECONFIG=${cp.kubeconfigPath}`);
-    return { kubeconfigPath: cp.kubeconfigPath, stateDir, labId, proxyMode: mode, ipFamily: plan.ipFamily, nodes: plan.nodes.map((n) => n.name), images, timings };
+    return { kubeconfigPath: cp.kubeconfigPath, stateDir, labId, proxyMode: mode, ipFamily: plan.ipFamily, nodes: plan.nodes.map((n) => n.name), hollowNodes: hollow.map((h) => h.name.slice('hollow/'.length)), images, timings };
   } catch (e) {
     progress(`lab up failed (${(e as Error).message.split('\n')[0]}); removing what it made`);
     await labDown(stateDir, { labId }).catch((d: unknown) => progress(`clean-up after the failure also failed: ${(d as Error).message}`));
@@ -502,16 +522,66 @@ export interface LabDownReport {
   removed: boolean;
 }
 
+/** Adds `count` kubemark hollow nodes to the lab in stateDir (after those it has: hollow-<k>
+ * on), each recorded in lab.json as it starts, and waits until they are Ready. Memory is
+ * estimated first; nothing starts when it does not hold them. */
+export async function addHollowNodes(stateDirIn: string, count: number, o: { onProgress?: (line: string) => void; memoryChecked?: boolean } = {}): Promise<ProcessRecord[]> {
+  const stateDir = resolve(stateDirIn);
+  const state: OrchestratedState | undefined = await readLabState(stateDir);
+  if (!state?.lab || !state.ports.apiserver) throw new LabError(`no lab in ${stateDir}. Fix: kube-sli lab up --hollow-nodes N.`);
+  const info = state.lab;
+  const existing = info.hollowNodes ?? 0;
+  const problem = hollowNodesProblem(count, o.memoryChecked ? Number.MAX_SAFE_INTEGER : await memAvailableBytes(), undefined, existing);
+  if (problem) throw new LabPreflightError(problem);
+  const kubemark = await kubemarkArgv(state.binaries.argv.kubelet ?? []);
+  await assertKubemark(kubemark).catch((e: unknown) => {
+    throw new LabPreflightError((e as Error).message);
+  });
+  const plan = planNetwork({ labId: info.labId, nodes: info.nodes, nodeCidr: info.nodeCidr, clusterCidr: info.clusterCidr, serviceCidr: info.serviceCidr });
+  const layout = stateLayout(stateDir);
+  // recorded before any starts, so lab status and lab down know what to expect
+  await updateLabState(stateDir, (s) => {
+    (s as OrchestratedState).lab!.hollowNodes = existing + count;
+  });
+  // all hollow kubelets share one cgroup, weighted below the control plane: they exist
+  // to load it, not to outcompete it (with a real node's weight, 100 of them starved the
+  // API server and the relay they talk through on a loaded 2-vCPU machine)
+  const recs = await startHollowNodes({
+    stateDir,
+    count,
+    first: existing,
+    kubemarkArgv: kubemark,
+    fabricNetns: plan.fabric.netns,
+    apiServerUrl: `https://${plan.fabric.address}:${state.ports.apiserver}`,
+    pkiDir: layout.pki,
+    caFile: certPaths(layout.pki, 'ca').cert,
+    logDir: layout.logs,
+    onProcess: async (rec) => {
+      await updateLabState(stateDir, (s) => {
+        s.processes.push(rec);
+      });
+      await confineCpu(HOLLOW_CPU_CGROUP(info.labId), HOLLOW_CPU_SHARES, [rec.pid]);
+    },
+    ...(o.onProgress ? { onProgress: o.onProgress } : {}),
+  });
+  await waitHollowReady(kubeClient(state.kubeconfigPath), recs);
+  o.onProgress?.(`${count} hollow nodes Ready (${existing + count} in the lab)`);
+  return recs;
+}
+
 /** Tears the lab down from lab.json (and the state dir's default labId); idempotent. */
 export async function labDown(stateDirIn: string = defaultStateDir(), opts: { labId?: string; graceMs?: number } = {}): Promise<LabDownReport> {
   const stateDir = resolve(stateDirIn);
   const state: OrchestratedState | undefined = await readLabState(stateDir);
   const report: LabDownReport = { stopped: [], namespaces: [], killedPids: [], unmounted: [], cgroupsRemoved: 0, kernelTunables: 'unchanged', removed: false };
   if (state) {
+    // hundreds of hollow kubelets: in parallel, before the sequential stop of the rest
+    report.stopped.push(...(await stopHollowNodes(state.processes, opts.graceMs ?? 5_000)));
     // stopControlPlane stops every recorded process newest first: kube-proxies, kubelets,
     // containerds, the daemon, then scheduler, controller-manager, apiserver, etcd.
     const r = await stopControlPlane(stateDir, { keepState: true, graceMs: opts.graceMs ?? 5_000 });
-    report.stopped = r.stopped;
+    const done = new Set(report.stopped.map((x) => x.pid));
+    report.stopped.push(...r.stopped.filter((x) => !done.has(x.pid)));
   }
   const ids = [...new Set([state?.lab?.labId, opts.labId, defaultLabId(stateDir)].filter((x): x is string => typeof x === 'string'))];
   const errors: string[] = [];
@@ -592,7 +662,9 @@ export interface LabStatus {
   apiServerUrl?: string;
   processes: { name: string; pid: number; alive: boolean }[];
   netns: { name: string; present: boolean }[];
-  nodes?: { name: string; ready: string }[];
+  nodes?: { name: string; ready: string; hollow?: boolean }[];
+  /** hollow nodes recorded for the lab (their processes are among `processes`) */
+  hollowNodes?: number;
 }
 
 export async function labStatus(stateDirIn: string = defaultStateDir(), opts: { queryNodes?: boolean } = {}): Promise<LabStatus> {
@@ -610,6 +682,7 @@ export async function labStatus(stateDirIn: string = defaultStateDir(), opts: { 
     kubeconfigPath: state.kubeconfigPath,
     apiServerUrl: state.apiServerUrl,
     ...(state.lab ? { labId: state.lab.labId, proxyMode: state.lab.proxyMode } : {}),
+    ...(state.lab?.hollowNodes ? { hollowNodes: state.lab.hollowNodes } : {}),
   };
   if (opts.queryNodes && status.state !== 'stopped' && state.kubeconfigPath) {
     try {
@@ -617,6 +690,7 @@ export async function labStatus(stateDirIn: string = defaultStateDir(), opts: { 
       status.nodes = list.items.map((n) => ({
         name: n.metadata?.name ?? '?',
         ready: n.status?.conditions?.find((c) => c.type === 'Ready')?.status ?? 'Unknown',
+        ...(isHollowNode(n) ? { hollow: true } : {}),
       }));
     } catch {
       /* apiserver not reachable */

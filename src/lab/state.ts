@@ -12,6 +12,7 @@
 //   kubeconfigs/       admin.kubeconfig, kube-controller-manager.kubeconfig, ...
 //   logs/              one log per process (<name>.log)
 //   etcd/              etcd data directory
+//   nodes/, hollow/    real nodes' and hollow nodes' files
 import { mkdir, open, readFile, rename, rm, rmdir, readdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -170,7 +171,8 @@ export async function removeStateDir(dir: string): Promise<void> {
   const l = stateLayout(dir);
   // nodes/: containerd and kubelet state of the real nodes; lab down unmounts everything
   // below the state dir before it gets here
-  for (const p of [l.pki, l.kubeconfigs, l.logs, l.etcdData, join(dir, 'nodes')]) await rm(p, { recursive: true, force: true });
+  // hollow/: the hollow nodes' kubeconfigs and kubemark's /tmp (their mounts were private)
+  for (const p of [l.pki, l.kubeconfigs, l.logs, l.etcdData, join(dir, 'nodes'), join(dir, 'hollow')]) await rm(p, { recursive: true, force: true });
   let names: string[];
   try {
     names = await readdir(dir);
