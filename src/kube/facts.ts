@@ -6,6 +6,7 @@ import type * as k8s from '@kubernetes/client-node';
 import type { NodeInfo } from '../report/types.js';
 import { apiMessage, apiStatus, type KubeClients } from './clients.js';
 import { proxyText } from './proxy.js';
+import { describeGates, readKubeProxyInfo } from './kube-proxy-info.js';
 
 export interface ClusterFacts {
   kubernetesVersion: string | null;
@@ -17,8 +18,28 @@ export interface ClusterFacts {
   nodes: NodeInfo[];
   /** kernel of the nodes; "mixed" when they differ */
   kernel: string | null;
+  /** kube-proxy as it reports itself on /metrics (kubernetes_build_info, kubernetes_feature_enabled) */
+  kubeProxy: KubeProxyFacts;
   /** how each fact was found, or why it was not */
   sources: Record<string, string>;
+}
+
+export interface KubeProxyFacts {
+  /** git_version of kubernetes_build_info; "mixed: a, b" when nodes differ; null when unreadable */
+  version: string | null;
+  /** gate → enabled as kube-proxy reports it (first node that answered) */
+  reportedGates: Record<string, boolean>;
+  /** the flags the kit gave kube-proxy (lab only; elsewhere the kit cannot see them) */
+  flags?: string[];
+  /** the gates set by those flags, as kube-proxy reports them: A=false,B=true */
+  featureGates?: string;
+}
+
+/** Adds what the lab knows (flags, explicitly set gates) to the facts from /metrics. */
+export function withKubeProxyFlags(f: KubeProxyFacts, rec: { args: string[]; featureGates: Record<string, boolean> } | undefined): KubeProxyFacts {
+  if (!rec) return f;
+  const names = Object.keys(rec.featureGates);
+  return { ...f, flags: [...rec.args], ...(names.length > 0 ? { featureGates: describeGates(names, f.reportedGates) } : {}) };
 }
 
 export class FactsError extends Error {
@@ -124,9 +145,27 @@ export async function detectFacts(clients: KubeClients, o: DetectOptions = {}): 
   } else if (proxyMode === null) {
     sources.proxyMode = `unknown: kube-proxy's /proxyMode not reachable through nodes/proxy (${why[0] ?? 'no nodes'}); set SLI_PROXY_MODE`;
   }
+  const versions = new Map<string, string>();
+  let reportedGates: Record<string, boolean> = {};
+  const kpWhy: string[] = [];
+  for (const n of nodes) {
+    try {
+      const info = await readKubeProxyInfo(clients, n.name, port);
+      if (info.version) versions.set(n.name, info.version);
+      if (Object.keys(reportedGates).length === 0) reportedGates = info.featureGates;
+    } catch (e) {
+      kpWhy.push(`${n.name}: ${(e as Error).message}`);
+    }
+  }
+  const distinct = [...new Set(versions.values())];
+  sources.kubeProxyVersion =
+    distinct.length > 0
+      ? `kubernetes_build_info on kube-proxy /metrics of ${[...versions.keys()].join(', ')} (port ${port})`
+      : `unknown: no kube-proxy /metrics with kubernetes_build_info through nodes/proxy (${kpWhy[0] ?? 'no nodes'})`;
   return {
     kubernetesVersion: version.gitVersion,
     proxyMode,
+    kubeProxy: { version: distinct.length === 0 ? null : distinct.length === 1 ? distinct[0]! : `mixed: ${distinct.join(', ')}`, reportedGates },
     serviceCidrs: await serviceCidrs(clients, env, sources),
     podCidrs: podCidrsOf(nodeList.items, env, sources),
     nodes,

@@ -22,7 +22,7 @@ const target: ProvidedTarget = {
   reason: 'unit test',
   kubeconfigPath: '/nonexistent',
   session: 'unit',
-  facts: { kubernetesVersion: 'v1.34.4', proxyMode: 'nftables', serviceCidrs: ['10.96.0.0/16'], podCidrs: ['10.244.0.0/16'], nodes: [], kernel: null, sources: {} },
+  facts: { kubernetesVersion: 'v1.34.4', proxyMode: 'nftables', serviceCidrs: ['10.96.0.0/16'], podCidrs: ['10.244.0.0/16'], nodes: [], kernel: null, kubeProxy: { version: 'v1.34.4', reportedGates: {} }, sources: {} },
 };
 const recorder = (): Recorder => new Recorder({ meta: {} }, target, config);
 
