@@ -148,7 +148,8 @@ export async function detectFacts(clients: KubeClients, o: DetectOptions = {}): 
   const versions = new Map<string, string>();
   let reportedGates: Record<string, boolean> = {};
   const kpWhy: string[] = [];
-  for (const n of nodes) {
+  // a few nodes are enough to see a mixed rollout; each /metrics is ~100 kB
+  for (const n of nodes.slice(0, 10)) {
     try {
       const info = await readKubeProxyInfo(clients, n.name, port);
       if (info.version) versions.set(n.name, info.version);
@@ -162,6 +163,7 @@ export async function detectFacts(clients: KubeClients, o: DetectOptions = {}): 
     distinct.length > 0
       ? `kubernetes_build_info on kube-proxy /metrics of ${[...versions.keys()].join(', ')} (port ${port})`
       : `unknown: no kube-proxy /metrics with kubernetes_build_info through nodes/proxy (${kpWhy[0] ?? 'no nodes'})`;
+  if (versions.size > 0 && nodes.length > 10) sources.kubeProxyVersion += ` (first 10 of ${nodes.length} nodes)`;
   return {
     kubernetesVersion: version.gitVersion,
     proxyMode,
