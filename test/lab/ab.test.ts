@@ -28,7 +28,8 @@ describe.skipIf(!!labSkipReason)('kube-sli ab', () => {
     dirs.push(out);
     const before = new Set(await listNetns());
     const r = await execa(process.execPath, [KUBE_SLI, 'ab', '--base', 'lab', '--candidate', 'lab', '--rounds', '2', '--proxy-mode', 'nftables', '--out-dir', out, SUITE], {
-      env: childEnv(WORKLOAD),
+      // the parent's deadline scaling (a loaded machine) applies to the lab ab brings up
+      env: childEnv({ ...WORKLOAD, ...(process.env.SLI_TIMEOUT_FACTOR ? { SLI_TIMEOUT_FACTOR: process.env.SLI_TIMEOUT_FACTOR } : {}) }),
       extendEnv: false,
       reject: false,
       all: true,
