@@ -10,6 +10,9 @@ import { defaultStateDir } from '../lab/state.js';
 import { findBinaries } from '../lab/binaries.js';
 import { ensureLabImages } from '../lab/images/build.js';
 import { EXIT, UsageError } from './exit-codes.js';
+import { KubeProxyChoiceError, resolveKubeProxy } from '../lab/kube-proxy-choice.js';
+import { KubeProxyBuildError } from '../lab/kube-proxy-build.js';
+import { isFlagArg } from '../lab/kube-proxy-version.js';
 
 export const LAB_USAGE = `usage: kube-sli lab <subcommand> [options]
 
@@ -45,6 +48,14 @@ options:
   --hollow-nodes <n>       add n kubemark hollow nodes (0-${MAX_HOLLOW_NODES}, default 0): real kubelet code
                            with a fake runtime, Nodes labelled and tainted kube-sli.io/hollow-node=true;
                            refused before anything is made when memory cannot hold them
+  --kube-proxy <path|vX.Y.Z>  the kube-proxy every node runs: a binary you built (e.g. from your
+                           PR branch), or a release built from the Go module proxy and cached in
+                           ~/.cache/kube-sli/bin/kube-proxy-vX.Y.Z (v1.27 or newer; a cold build
+                           takes minutes). Default: the lab's own (v1.34.4)
+  --kube-proxy-arg <flag>  a kube-proxy flag (repeatable). Feature gates:
+                           --kube-proxy-arg=--feature-gates=MinimizeIPTablesRestore=false (they go
+                           into the config file). Flags that set other config fields are refused:
+                           kube-proxy ignores them next to --config
   status:
   --json                   machine-readable
   -h, --help               this text (also: kube-sli lab <subcommand> --help)
@@ -67,6 +78,8 @@ export interface LabArgs {
   cniConfDir?: string;
   kubeletArgs: string[];
   hollowNodes: number;
+  kubeProxy?: string;
+  kubeProxyArgs: string[];
 }
 
 /** Parses and validates; throws UsageError (exit 2) before anything is touched. */
@@ -74,7 +87,7 @@ export function parseLabArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   const [sub, ...rest] = argv;
   if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
     if (sub === undefined) throw new UsageError(`missing subcommand\n\n${LAB_USAGE}`);
-    return { sub: 'help', stateDir: '', nodes: 2, proxyMode: 'nftables', ipFamily: 'ipv4', ports: {}, json: false, all: false, kubeletArgs: [], hollowNodes: 0 };
+    return { sub: 'help', stateDir: '', nodes: 2, proxyMode: 'nftables', ipFamily: 'ipv4', ports: {}, json: false, all: false, kubeletArgs: [], hollowNodes: 0, kubeProxyArgs: [] };
   }
   if (!['up', 'down', 'status', 'list', 'images', 'kubeconfig', 'daemon'].includes(sub)) {
     throw new UsageError(`unknown subcommand "${sub}"; use up, down, status, list, images or kubeconfig\n\n${LAB_USAGE}`);
@@ -89,6 +102,8 @@ export function parseLabArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     'cni-conf-dir': { type: 'string' },
     'kubelet-arg': { type: 'string', multiple: true },
     'hollow-nodes': { type: 'string' },
+    'kube-proxy': { type: 'string' },
+    'kube-proxy-arg': { type: 'string', multiple: true },
   } as const;
   let values;
   try {
@@ -110,7 +125,10 @@ export function parseLabArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
   const v = values as Record<string, string | boolean | string[] | undefined>;
   const kubeletArgs = Array.isArray(v['kubelet-arg']) ? v['kubelet-arg'] : [];
   for (const k of kubeletArgs) if (!/^--[a-z0-9-]+(=.*)?$/.test(k)) throw new UsageError(`--kubelet-arg "${k}" must be one kubelet flag, e.g. --kubelet-arg=--max-pods=250`);
-  if (v.help) return { sub: 'help', stateDir: '', nodes: 2, proxyMode: 'nftables', ipFamily: 'ipv4', ports: {}, json: false, all: false, kubeletArgs: [], hollowNodes: 0 };
+  const kubeProxyArgs = Array.isArray(v['kube-proxy-arg']) ? v['kube-proxy-arg'] : [];
+  for (const k of kubeProxyArgs) if (!isFlagArg(k)) throw new UsageError(`--kube-proxy-arg "${k}" must be one kube-proxy flag, e.g. --kube-proxy-arg=--feature-gates=MinimizeIPTablesRestore=false`);
+  if (v['kube-proxy'] === '') throw new UsageError('--kube-proxy must not be empty: give a kube-proxy binary or a release version like v1.27.16, or leave the option out');
+  if (v.help) return { sub: 'help', stateDir: '', nodes: 2, proxyMode: 'nftables', ports: {}, json: false, all: false, kubeletArgs: [], kubeProxyArgs: [], ipFamily: 'ipv4', hollowNodes: 0 };
   const stateDir = typeof v['state-dir'] === 'string' ? v['state-dir'] : defaultStateDir(env);
   if (stateDir === '') throw new UsageError('--state-dir must not be empty');
 
@@ -166,6 +184,8 @@ export function parseLabArgs(argv: string[], env: NodeJS.ProcessEnv = process.en
     ...(typeof v['cni-conf-dir'] === 'string' ? { cniConfDir: v['cni-conf-dir'] } : {}),
     kubeletArgs,
     hollowNodes,
+    ...(typeof v['kube-proxy'] === 'string' ? { kubeProxy: v['kube-proxy'] } : {}),
+    kubeProxyArgs,
   };
 }
 
@@ -180,7 +200,27 @@ export async function labCommand(argv: string[]): Promise<number> {
         console.log(LAB_USAGE);
         return EXIT.ok;
       case 'up': {
+        // which kube-proxy, checked (and built) before anything of the lab exists
+        let kubeProxy;
+        try {
+          kubeProxy =
+            a.kubeProxy !== undefined || a.kubeProxyArgs.length > 0
+              ? await resolveKubeProxy(a.kubeProxy, a.kubeProxyArgs, {
+                  mode: a.proxyMode,
+                  labArgv: async () => (await findBinaries({ onProgress: (m) => err(m) })).argv['kube-proxy'],
+                  onProgress: (m) => err(`kube-sli lab: ${m}`),
+                })
+              : undefined;
+        } catch (e) {
+          if (e instanceof KubeProxyChoiceError || e instanceof KubeProxyBuildError) {
+            err(`kube-sli lab up: ${e.message}`);
+            return EXIT.invalidConfig;
+          }
+          throw e;
+        }
+        if (kubeProxy) err(`kube-sli lab: kube-proxy ${kubeProxy.version} (${kubeProxy.argv.join(' ')})${kubeProxy.args.length ? ` ${kubeProxy.args.join(' ')}` : ''}`);
         const r = await labUp({
+          ...(kubeProxy ? { kubeProxy } : {}),
           nodes: a.nodes,
           proxyMode: a.proxyMode,
           ipFamily: a.ipFamily,

@@ -12,6 +12,7 @@ const USAGE = `usage: kube-sli <command> [options]
        kube-sli --version
 
 commands:
+  ab         A/B of two kube-proxies on one lab, interleaved rounds; exit 1 on a significant regression
   agent      run the node agent (capture + conntrack collectors, Prometheus, flow records)
   compare    compare two report files (base, candidate); exit 1 on a significant regression
   gc         delete what dead kube-sli sessions left in the cluster (by session label)
@@ -34,6 +35,8 @@ function version(): string {
 }
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
+  // loaded on use: the lab daemon runs this CLI too and should start fast
+  ab: async (argv) => (await import('./ab-command.js')).abCommand(argv),
   agent: agentCommand,
   compare: compareCommand,
   gc: gcCommand,

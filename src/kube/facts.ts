@@ -7,6 +7,7 @@ import type { NodeInfo } from '../report/types.js';
 import { apiMessage, apiStatus, type KubeClients } from './clients.js';
 import { proxyText } from './proxy.js';
 import { HOLLOW_LABEL, withoutHollow } from './hollow-nodes.js';
+import { describeGates, readKubeProxyInfo } from './kube-proxy-info.js';
 
 export interface ClusterFacts {
   kubernetesVersion: string | null;
@@ -21,6 +22,8 @@ export interface ClusterFacts {
   nodes: NodeInfo[];
   /** kernel of the nodes; "mixed" when they differ */
   kernel: string | null;
+  /** kube-proxy as it reports itself on /metrics (kubernetes_build_info, kubernetes_feature_enabled) */
+  kubeProxy: KubeProxyFacts;
   /** how each fact was found, or why it was not */
   sources: Record<string, string>;
 }
@@ -34,6 +37,24 @@ const familyOfCidr = (c: string): IpFamilyName => (c.includes(':') ? 'ipv6' : 'i
 export function clusterIpFamilies(serviceCidrs: readonly string[], podCidrs: readonly string[]): IpFamilyName[] {
   const pods = new Set(podCidrs.map(familyOfCidr));
   return [...new Set(serviceCidrs.map(familyOfCidr))].filter((f) => pods.has(f));
+}
+
+export interface KubeProxyFacts {
+  /** git_version of kubernetes_build_info; "mixed: a, b" when nodes differ; null when unreadable */
+  version: string | null;
+  /** gate → enabled as kube-proxy reports it (first node that answered) */
+  reportedGates: Record<string, boolean>;
+  /** the flags the kit gave kube-proxy (lab only; elsewhere the kit cannot see them) */
+  flags?: string[];
+  /** the gates set by those flags, as kube-proxy reports them: A=false,B=true */
+  featureGates?: string;
+}
+
+/** Adds what the lab knows (flags, explicitly set gates) to the facts from /metrics. */
+export function withKubeProxyFlags(f: KubeProxyFacts, rec: { args: string[]; featureGates: Record<string, boolean> } | undefined): KubeProxyFacts {
+  if (!rec) return f;
+  const names = Object.keys(rec.featureGates);
+  return { ...f, flags: [...rec.args], ...(names.length > 0 ? { featureGates: describeGates(names, f.reportedGates) } : {}) };
 }
 
 export class FactsError extends Error {
@@ -147,9 +168,29 @@ export async function detectFacts(clients: KubeClients, o: DetectOptions = {}): 
   const svc = await serviceCidrs(clients, env, sources);
   const pods = podCidrsOf(nodeList.items, env, sources);
   sources.ipFamilies = `the families of the Service CIDRs (${sources.serviceCidrs}) that also have a pod CIDR (${sources.podCidrs})`;
+  const versions = new Map<string, string>();
+  let reportedGates: Record<string, boolean> = {};
+  const kpWhy: string[] = [];
+  // a few nodes are enough to see a mixed rollout; each /metrics is ~100 kB
+  for (const n of nodes.slice(0, 10)) {
+    try {
+      const info = await readKubeProxyInfo(clients, n.name, port);
+      if (info.version) versions.set(n.name, info.version);
+      if (Object.keys(reportedGates).length === 0) reportedGates = info.featureGates;
+    } catch (e) {
+      kpWhy.push(`${n.name}: ${(e as Error).message}`);
+    }
+  }
+  const distinct = [...new Set(versions.values())];
+  sources.kubeProxyVersion =
+    distinct.length > 0
+      ? `kubernetes_build_info on kube-proxy /metrics of ${[...versions.keys()].join(', ')} (port ${port})`
+      : `unknown: no kube-proxy /metrics with kubernetes_build_info through nodes/proxy (${kpWhy[0] ?? 'no nodes'})`;
+  if (versions.size > 0 && nodes.length > 10) sources.kubeProxyVersion += ` (first 10 of ${nodes.length} nodes)`;
   return {
     kubernetesVersion: version.gitVersion,
     proxyMode,
+    kubeProxy: { version: distinct.length === 0 ? null : distinct.length === 1 ? distinct[0]! : `mixed: ${distinct.join(', ')}`, reportedGates },
     serviceCidrs: svc,
     podCidrs: pods,
     ipFamilies: clusterIpFamilies(svc, pods),

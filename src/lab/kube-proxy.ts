@@ -13,6 +13,7 @@ import { runIn } from '../netns/netns.js';
 import { TIMEOUTS } from '../timeouts.js';
 import { StopWaiting, waitFor } from '../wait-for.js';
 import { isRecordedProcessAlive, logTail } from './control-plane/process.js';
+import { kubeProxyDialect, KubeProxyVersionError, type KubeProxyDialect, type KubeVersion } from './kube-proxy-version.js';
 import { spawnInNetns } from './node/spawn.js';
 import type { Family, NodePlan } from './network/plan.js';
 import type { ProcessRecord } from './state.js';
@@ -41,14 +42,38 @@ export interface KubeProxyConfigInput {
   minSyncPeriod?: string;
   /** default 30s (upstream default) */
   syncPeriod?: string;
+  /** the config dialect of the kube-proxy that reads it; default: the newest known */
+  dialect?: KubeProxyDialect;
+  /** featureGates of the config file (kube-proxy ignores --feature-gates next to --config) */
+  featureGates?: Record<string, boolean>;
+}
+
+const NEWEST_DIALECT: KubeProxyDialect = { minor: 34, logging: true, nftables: true, nftablesNeedsGate: false, localhostNodePorts: true };
+
+/** The dialect of a kube-proxy version, checked against the mode and gates the lab asks for. */
+export function checkedDialect(version: KubeVersion, mode: ProxyMode, featureGates: Record<string, boolean>): KubeProxyDialect {
+  const d = kubeProxyDialect(version);
+  if (mode === 'nftables' && !d.nftables) {
+    throw new KubeProxyVersionError(`kube-proxy ${version.text} has no nftables mode (it came in v1.29). Fix: --proxy-mode iptables, or a kube-proxy v1.29 or newer.`);
+  }
+  if (mode === 'nftables' && d.nftablesNeedsGate && featureGates.NFTablesProxyMode !== true) {
+    throw new KubeProxyVersionError(`kube-proxy ${version.text} runs nftables mode only with its alpha feature gate. Fix: --kube-proxy-arg=--feature-gates=NFTablesProxyMode=true, or --proxy-mode iptables.`);
+  }
+  return d;
 }
 
 /** KubeProxyConfiguration (kubeproxy.config.k8s.io/v1alpha1) as an object; JSON is YAML. */
 export function kubeProxyConfig(i: KubeProxyConfigInput): Record<string, unknown> {
   const sync = { syncPeriod: i.syncPeriod ?? '30s', minSyncPeriod: i.minSyncPeriod ?? '1s' };
+  const d = i.dialect ?? NEWEST_DIALECT;
+  if (i.mode === 'nftables' && !d.nftables) throw new KubeProxyVersionError(`kube-proxy v1.${d.minor} has no nftables mode`);
+  // kube-proxy decodes strictly: sections a version does not know stay out. Leaving out
+  // `logging` changes nothing (text is every version's default); the nftables section only
+  // matters in nftables mode, which such a version cannot run.
   return {
     apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
     kind: 'KubeProxyConfiguration',
+    ...(i.featureGates && Object.keys(i.featureGates).length > 0 ? { featureGates: { ...i.featureGates } } : {}),
     mode: i.mode,
     clusterCIDR: i.clusterCIDR,
     detectLocalMode: 'ClusterCIDR',
@@ -65,8 +90,8 @@ export function kubeProxyConfig(i: KubeProxyConfigInput): Record<string, unknown
     // the timeouts 0 leave the namespace's own values alone too.
     conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: '0s' },
     iptables: { ...sync, masqueradeAll: false, localhostNodePorts: false },
-    nftables: { ...sync, masqueradeAll: false },
-    logging: { format: 'text' },
+    ...(d.nftables ? { nftables: { ...sync, masqueradeAll: false } } : {}),
+    ...(d.logging ? { logging: { format: 'text' } } : {}),
   };
 }
 
@@ -75,8 +100,12 @@ export interface StartKubeProxyOptions {
   mode: ProxyMode;
   clusterCIDR: string;
   kubeconfig: string;
-  /** argv prefix of kube-proxy (binaries.argv['kube-proxy']) */
+  /** argv prefix of kube-proxy (binaries.argv['kube-proxy'], or the user's binary) */
   argv: readonly string[];
+  /** the user's flags after the lab's --config (feature gates go into the file) */
+  extraArgs?: readonly string[];
+  dialect?: KubeProxyDialect;
+  featureGates?: Record<string, boolean>;
   /** where the config file goes */
   configDir: string;
   logDir: string;
@@ -86,12 +115,21 @@ export interface StartKubeProxyOptions {
  * record's argv is what /proc shows after `ip netns exec` exec'd it. */
 export async function spawnKubeProxy(o: StartKubeProxyOptions): Promise<ProcessRecord> {
   const configFile = join(o.configDir, `kube-proxy-${o.node.name}.yaml`);
-  const cfg = kubeProxyConfig({ mode: o.mode, clusterCIDR: o.clusterCIDR, nodeName: o.node.name, nodeIP: o.node.internalIp, nodeIPs: o.node.internalIps, kubeconfig: o.kubeconfig });
+  const cfg = kubeProxyConfig({
+    mode: o.mode,
+    clusterCIDR: o.clusterCIDR,
+    nodeName: o.node.name,
+    nodeIP: o.node.internalIp,
+    nodeIPs: o.node.internalIps,
+    kubeconfig: o.kubeconfig,
+    ...(o.dialect ? { dialect: o.dialect } : {}),
+    ...(o.featureGates ? { featureGates: o.featureGates } : {}),
+  });
   await writeFile(configFile, JSON.stringify(cfg, null, 2) + '\n', { mode: 0o600 });
   return spawnInNetns({
     name: `kube-proxy/${o.node.name}`,
     wrapper: ['ip', 'netns', 'exec', o.node.netns],
-    argv: [...o.argv, `--config=${configFile}`],
+    argv: [...o.argv, `--config=${configFile}`, ...(o.extraArgs ?? []).filter((a) => !a.startsWith('--feature-gates='))],
     logFile: join(o.logDir, `kube-proxy-${o.node.name}.log`),
   });
 }

@@ -38,6 +38,7 @@ import {
   type ControlPlanePorts,
 } from './control-plane/index.js';
 import { spawnKubeProxy, waitKubeProxyRules, isProxyMode, PROXY_MODES, type ProxyMode } from './kube-proxy.js';
+import type { KubeProxyChoice } from './kube-proxy-choice.js';
 import { createLabNetwork, destroyAll, egressSelectorConfig, planNetwork, labPrefix, type NetworkPlan } from './network/index.js';
 import { IP_FAMILIES, isIpFamily, type IpFamily } from './network/plan.js';
 import { certPaths } from './pki.js';
@@ -72,8 +73,22 @@ export interface LabInfo {
   hollowNodes?: number;
 }
 
+/** Which kube-proxy the lab's nodes run (lab.json), for the report's environment and swaps. */
+export interface KubeProxyRecord {
+  source: KubeProxyChoice['source'];
+  spec: string;
+  argv: string[];
+  version: string;
+  args: string[];
+  featureGates: Record<string, boolean>;
+}
+
 /** lab.json as the orchestration writes it (extra keys survive updateLabState). */
-export type OrchestratedState = LabState & { lab?: LabInfo };
+export type OrchestratedState = LabState & { lab?: LabInfo; kubeProxy?: KubeProxyRecord };
+
+export function kubeProxyRecord(c: KubeProxyChoice): KubeProxyRecord {
+  return { source: c.source, spec: c.spec, argv: [...c.argv], version: c.version, args: [...c.args], featureGates: { ...c.featureGates } };
+}
 
 export interface LabPaths {
   runDir: string;
@@ -119,6 +134,8 @@ export interface LabUpOptions {
   kubeletArgs?: string[];
   /** kubemark hollow nodes to add beside the real ones (hollow.ts); default 0 */
   hollowNodes?: number;
+  /** the kube-proxy to run (resolveKubeProxy); default: the lab's own, no extra flags */
+  kubeProxy?: KubeProxyChoice;
 }
 
 export interface LabUpResult {
@@ -420,6 +437,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
     await updateLabState(stateDir, (s) => {
       const o = s as OrchestratedState;
       o.lab = { labId, nodes, proxyMode: mode, nodeCidr: plan.nodeCidr, clusterCidr: plan.clusterCidr, serviceCidr: plan.serviceCidr, ipFamily: plan.ipFamily, serviceCidrs: plan.serviceCidrs, clusterCidrs: plan.clusterCidrs };
+      if (opts.kubeProxy) o.kubeProxy = kubeProxyRecord(opts.kubeProxy);
       o.proxyMode = mode;
       o.nodes = plan.nodes.map((n) => ({ name: n.name, netns: n.netns, internalIp: n.internalIp, podCidr: n.podCidr }));
       o.netns = [plan.fabric.netns, ...plan.nodes.map((n) => n.netns)];
@@ -470,6 +488,7 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
     );
     timings.nodes = Date.now() - t0;
 
+    const kp = opts.kubeProxy;
     const proxies = await Promise.all(
       plan.nodes.map(async (node) => {
         const rec = await spawnKubeProxy({
@@ -477,12 +496,13 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
           mode,
           clusterCIDR: plan.clusterCidrs.join(','),
           kubeconfig: cp.kubeProxyKubeconfig,
-          argv: cp.binaries.argv['kube-proxy'],
+          argv: kp?.argv ?? cp.binaries.argv['kube-proxy'],
+          ...(kp ? { extraArgs: kp.args, dialect: kp.dialect, featureGates: kp.featureGates } : {}),
           configDir: paths.runDir,
           logDir: layout.logs,
         });
         await record(rec);
-        progress(`kube-proxy (${mode}) on ${node.name} started (pid ${rec.pid})`);
+        progress(`kube-proxy${kp ? ` ${kp.version}` : ''} (${mode}) on ${node.name} started (pid ${rec.pid})`);
         return { node, rec };
       }),
     );

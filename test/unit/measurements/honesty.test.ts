@@ -23,7 +23,7 @@ const target: ProvidedTarget = {
   kubeconfigPath: '/nonexistent',
   session: 'unit',
   families: ['ipv4'],
-  facts: { kubernetesVersion: 'v1.34.4', proxyMode: 'nftables', serviceCidrs: ['10.96.0.0/16'], podCidrs: ['10.244.0.0/16'], ipFamilies: ['ipv4'], nodes: [], kernel: null, sources: {} },
+  facts: { kubernetesVersion: 'v1.34.4', proxyMode: 'nftables', serviceCidrs: ['10.96.0.0/16'], podCidrs: ['10.244.0.0/16'], ipFamilies: ['ipv4'], nodes: [], kernel: null, kubeProxy: { version: 'v1.34.4', reportedGates: {} }, sources: {} },
 };
 const recorder = (): Recorder => new Recorder({ meta: {} }, target, config);
 

@@ -1,0 +1,269 @@
+// kube-sli ab --base <kube-proxy> --candidate <kube-proxy> [suite files…] — a kube-proxy
+// change gated on one machine: one lab, the suites run against base and candidate in
+// interleaved rounds (A B B A A B …), only kube-proxy swapped between runs (and waited on
+// until it has synced and a probe Service answers), then all rounds of A against all
+// rounds of B with compare's statistics plus a round-level check (src/report/rounds.ts).
+// Exit 0 nothing regressed, 1 a significant regression, 2 bad input (before any lab
+// exists), 3 the environment failed. The lab goes down at the end and on Ctrl-C.
+import { mkdtemp, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { execa, type ResultPromise } from 'execa';
+import { renderComparisonHtml, renderComparisonMarkdown, renderComparisonText } from '../../reporters/render/index.js';
+import { compareReports, DEFAULT_TOLERANCE, parseTolerance } from '../report/compare.js';
+import { readReport, writeTextFile } from '../report/io.js';
+import { poolRounds, roundCheck } from '../report/rounds.js';
+import type { ReportDocument } from '../report/types.js';
+import { findBinaries, repoRoot } from '../lab/binaries.js';
+import { freeControlPlanePorts } from '../lab/control-plane/index.js';
+import { KubeProxyBuildError } from '../lab/kube-proxy-build.js';
+import { KubeProxyChoiceError, resolveKubeProxy, type KubeProxyChoice } from '../lab/kube-proxy-choice.js';
+import { swapKubeProxy } from '../lab/kube-proxy-swap.js';
+import { isProxyMode, PROXY_MODES, type ProxyMode } from '../lab/kube-proxy.js';
+import { isFlagArg } from '../lab/kube-proxy-version.js';
+import { labDown, labUp } from '../lab/lab.js';
+import { MAX_NODES } from '../lab/network/plan.js';
+import { EXIT, UsageError } from './exit-codes.js';
+
+export const AB_USAGE = `usage: kube-sli ab --base <kube-proxy> --candidate <kube-proxy> [suite files…] [options]
+
+A/B of two kube-proxies on one embedded lab: the suites run against base (A) and candidate
+(B) in interleaved rounds A B B A (A B B A A B … for more), only kube-proxy swapped between
+runs; then all rounds of A are compared with all rounds of B (compare's bootstrap on the
+pooled samples, and a regression counts only when every round of B is worse than every
+round of A). Writes compare.md, compare.html, compare.json (and each round's report).
+
+<kube-proxy>: a kube-proxy binary you built (a path), or a release version (v1.27.16:
+built from the Go module proxy, cached in ~/.cache/kube-sli/bin), or "lab" (the lab's own).
+
+options:
+  --base <kube-proxy>        A (required)
+  --candidate <kube-proxy>   B (required)
+  --base-arg <flag>          a kube-proxy flag for A only (repeatable), e.g.
+                             --base-arg=--feature-gates=MinimizeIPTablesRestore=false
+  --candidate-arg <flag>     a kube-proxy flag for B only (repeatable)
+  --rounds <n>               runs per side, whole number >= 1 (default 2: A B B A)
+  --proxy-mode <mode>        ${PROXY_MODES.join(' or ')} (default nftables)
+  --nodes <n>                lab nodes, 1-${MAX_NODES} (default 2)
+  --tolerance <p>            relative worsening tolerated (default ${DEFAULT_TOLERANCE * 100}%)
+  --out-dir <dir>            where the results go (default sli-report/ab)
+  -h, --help                 this text
+suite files: default every suites/*.slo.test.ts. Workload knobs (SERVICES, CLIENTS, …) and
+SLI_PROFILE come from the environment, as for the suites.
+
+exit codes: 0 no regression, 1 significant regression, 2 invalid input (nothing started),
+3 the environment failed`;
+
+export interface AbArgs {
+  base: string;
+  candidate: string;
+  baseArgs: string[];
+  candidateArgs: string[];
+  rounds: number;
+  proxyMode: ProxyMode;
+  nodes: number;
+  tolerance: number;
+  outDir: string;
+  suites: string[];
+  help: boolean;
+}
+
+/** Parses and validates the arguments (no I/O); throws UsageError. */
+export function parseAbArgs(argv: string[]): AbArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        base: { type: 'string' },
+        candidate: { type: 'string' },
+        'base-arg': { type: 'string', multiple: true },
+        'candidate-arg': { type: 'string', multiple: true },
+        rounds: { type: 'string' },
+        'proxy-mode': { type: 'string' },
+        nodes: { type: 'string' },
+        tolerance: { type: 'string' },
+        'out-dir': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message}\n\n${AB_USAGE}`);
+  }
+  const v = parsed.values;
+  const help = v.help === true;
+  if (help) return { base: '', candidate: '', baseArgs: [], candidateArgs: [], rounds: 2, proxyMode: 'nftables', nodes: 2, tolerance: DEFAULT_TOLERANCE, outDir: '', suites: [], help };
+  for (const side of ['base', 'candidate'] as const) {
+    if (!v[side]) throw new UsageError(`--${side} is required: a kube-proxy binary (path), a release version like v1.27.16, or "lab"\n\n${AB_USAGE}`);
+  }
+  const baseArgs = v['base-arg'] ?? [];
+  const candidateArgs = v['candidate-arg'] ?? [];
+  for (const [opt, list] of [['--base-arg', baseArgs], ['--candidate-arg', candidateArgs]] as const) {
+    for (const a of list) if (!isFlagArg(a)) throw new UsageError(`${opt} "${a}" must be one kube-proxy flag, e.g. ${opt}=--feature-gates=MinimizeIPTablesRestore=false`);
+  }
+  const roundsText = v.rounds ?? '2';
+  const rounds = /^\d+$/.test(roundsText) ? Number(roundsText) : NaN;
+  if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) throw new UsageError(`--rounds "${roundsText}" must be a whole number from 1 to 50 (runs per side; 2 means A B B A)`);
+  const mode = v['proxy-mode'] ?? 'nftables';
+  if (!isProxyMode(mode)) throw new UsageError(`--proxy-mode "${mode}" is not a kube-proxy mode the lab runs; choose ${PROXY_MODES.join(' or ')}`);
+  const nodesText = v.nodes ?? '2';
+  const nodes = /^\d+$/.test(nodesText) ? Number(nodesText) : NaN;
+  if (!Number.isInteger(nodes) || nodes < 1 || nodes > MAX_NODES) throw new UsageError(`--nodes "${nodesText}" must be a whole number from 1 to ${MAX_NODES}`);
+  let tolerance = DEFAULT_TOLERANCE;
+  try {
+    if (v.tolerance !== undefined) tolerance = parseTolerance(v.tolerance);
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  if (v['out-dir'] === '') throw new UsageError('--out-dir must not be empty');
+  return {
+    base: v.base!,
+    candidate: v.candidate!,
+    baseArgs,
+    candidateArgs,
+    rounds,
+    proxyMode: mode,
+    nodes,
+    tolerance,
+    outDir: v['out-dir'] ?? join('sli-report', 'ab'),
+    suites: parsed.positionals,
+    help,
+  };
+}
+
+/** The order of runs: A B B A A B B A … (rounds runs per side). */
+export function runOrder(rounds: number): ('base' | 'candidate')[] {
+  const out: ('base' | 'candidate')[] = [];
+  for (let i = 0; i < rounds; i++) out.push(...(i % 2 === 0 ? (['base', 'candidate'] as const) : (['candidate', 'base'] as const)));
+  return out;
+}
+
+const exists = (p: string) => stat(p).then((s) => s.isFile(), () => false);
+
+/** Suite files: the given ones (must exist), else every suites/*.slo.test.ts. */
+async function suiteFiles(given: string[]): Promise<string[]> {
+  if (given.length === 0) return [join(repoRoot(), 'suites')];
+  const out: string[] = [];
+  for (const f of given) {
+    const p = resolve(f);
+    if (!(await exists(p))) throw new UsageError(`suite file ${f} does not exist (resolved: ${p}). Fix: give suite files such as suites/connection-total-latency.slo.test.ts, or none for all`);
+    if (!/\.slo\.test\.ts$/.test(p)) throw new UsageError(`${f} is not a suite file (suites are *.slo.test.ts)`);
+    out.push(p);
+  }
+  return out;
+}
+
+/** The child vitest sees the lab through the lab provider and its own report dir; workload knobs pass. */
+function suiteEnv(stateDir: string, reportDir: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, val] of Object.entries(process.env)) {
+    if (k.startsWith('VITEST') || k === 'SLI_PROVIDER' || k === 'SLI_CONTEXT' || k === 'KUBECONFIG' || k === 'KUBE_SLI_LAB_DIR' || k === 'SLI_PROXY_MODE' || k === 'SLI_REPORT_DIR' || k === 'NODE_ENV') continue;
+    env[k] = val;
+  }
+  return { ...env, SLI_PROVIDER: 'lab', KUBE_SLI_LAB_DIR: stateDir, SLI_REPORT_DIR: reportDir };
+}
+
+export async function abCommand(argv: string[]): Promise<number> {
+  const a = parseAbArgs(argv);
+  const log = (m: string) => void process.stderr.write(`kube-sli ab: ${m}\n`);
+  if (a.help) {
+    console.log(AB_USAGE);
+    return EXIT.ok;
+  }
+  // everything checked (and built) before the lab exists
+  const files = await suiteFiles(a.suites);
+  const labArgv = async () => (await findBinaries({ onProgress: log })).argv['kube-proxy'];
+  const sides: Record<'base' | 'candidate', KubeProxyChoice> = {} as Record<'base' | 'candidate', KubeProxyChoice>;
+  try {
+    for (const side of ['base', 'candidate'] as const) {
+      const spec = a[side] === 'lab' ? undefined : a[side];
+      sides[side] = await resolveKubeProxy(spec, side === 'base' ? a.baseArgs : a.candidateArgs, { mode: a.proxyMode, labArgv, onProgress: log });
+      log(`${side}: kube-proxy ${sides[side].version} (${sides[side].argv.join(' ')})${sides[side].args.length ? ` ${sides[side].args.join(' ')}` : ''}`);
+    }
+  } catch (e) {
+    if (e instanceof KubeProxyChoiceError || e instanceof KubeProxyBuildError) throw new UsageError(e.message);
+    throw e;
+  }
+
+  const stateDir = join(await mkdtemp(join(tmpdir(), 'ksli-ab-')), 'lab');
+  let child: ResultPromise | undefined;
+  let interrupted = false;
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupted = true;
+    log(`${sig}: stopping the suites and taking the lab down`);
+    child?.kill('SIGTERM');
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const reports: Record<'base' | 'candidate', ReportDocument[]> = { base: [], candidate: [] };
+  const t0 = Date.now();
+  try {
+    log(`lab up (${a.proxyMode}, ${a.nodes} nodes) in ${stateDir} with the base kube-proxy`);
+    await labUp({ stateDir, proxyMode: a.proxyMode, nodes: a.nodes, ports: await freeControlPlanePorts(), kubeProxy: sides.base, onProgress: (m) => log(m) });
+    let current: 'base' | 'candidate' = 'base';
+    const order = runOrder(a.rounds);
+    for (const [i, side] of order.entries()) {
+      if (interrupted) throw new Error('interrupted');
+      if (side !== current) {
+        const s = await swapKubeProxy(stateDir, sides[side], { onProgress: log });
+        log(`swapped to ${side} in ${(s.ms / 1000).toFixed(1)} s (synced, probe Service reachable)`);
+        current = side;
+      }
+      const reportDir = resolve(a.outDir, 'rounds', `${String(i + 1).padStart(2, '0')}-${side}`);
+      log(`run ${i + 1}/${order.length}: ${side} (${files.map((f) => f.replace(`${repoRoot()}/`, '')).join(', ')})`);
+      child = execa(process.execPath, [join(repoRoot(), 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--project', 'slo', ...files], {
+        cwd: repoRoot(),
+        env: suiteEnv(stateDir, reportDir),
+        extendEnv: false,
+        reject: false,
+        all: true,
+      });
+      const r = await child;
+      child = undefined;
+      if (interrupted) throw new Error('interrupted');
+      const path = join(reportDir, 'report.json');
+      if (!(r.exitCode === 0 || r.exitCode === 1) || !(await exists(path))) {
+        log(String(r.all ?? '').split('\n').slice(-40).join('\n'));
+        log(`run ${i + 1} (${side}) failed: the suites exited ${r.exitCode ?? r.signal} ${(await exists(path)) ? '' : 'and wrote no report'}`);
+        return EXIT.infrastructure;
+      }
+      reports[side].push(await readReport(path));
+    }
+  } catch (e) {
+    if (interrupted) {
+      log('interrupted');
+      return 130;
+    }
+    log(`failed: ${(e as Error).message}`);
+    return EXIT.infrastructure;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    log('lab down');
+    await labDown(stateDir).catch((e: unknown) => log(`lab down failed: ${(e as Error).message}; run kube-sli lab down --state-dir ${stateDir}`));
+    await import('node:fs/promises').then((fs) => fs.rm(join(stateDir, '..'), { recursive: true, force: true }));
+  }
+
+  const base = poolRounds(reports.base);
+  const cand = poolRounds(reports.candidate);
+  const label = (side: 'base' | 'candidate') => `${side}: kube-proxy ${sides[side].version}${sides[side].args.length ? ` ${sides[side].args.join(' ')}` : ''} (${a.rounds} round${a.rounds > 1 ? 's' : ''})`;
+  const pooled = compareReports(base.doc, cand.doc, { tolerance: a.tolerance, baseName: label('base'), candidateName: label('candidate') });
+  const cmp = roundCheck(pooled, reports.base, reports.candidate);
+  const sub = [...new Set([...base.subsampled, ...cand.subsampled])];
+  if (sub.length > 0) cmp.warnings.push(`WARNING: ${sub.length} series kept only a reservoir of their samples per round; the pooled statistics come from those reservoirs: ${sub.join(', ')}`);
+  cmp.warnings.push(`NOTE: ${a.rounds} round(s) per side, order ${runOrder(a.rounds).map((s) => (s === 'base' ? 'A' : 'B')).join(' ')}, ${((Date.now() - t0) / 60_000).toFixed(1)} min; a change counts only when every round agrees`);
+  await writeTextFile(join(a.outDir, 'compare.md'), renderComparisonMarkdown(cmp));
+  await writeTextFile(join(a.outDir, 'compare.html'), renderComparisonHtml(cmp));
+  await writeTextFile(join(a.outDir, 'compare.json'), `${JSON.stringify(cmp, null, 2)}\n`);
+  process.stdout.write(renderComparisonText(cmp));
+  for (const w of cmp.warnings) process.stderr.write(`${w}\n`);
+  process.stdout.write(`wrote ${join(a.outDir, 'compare.md')}, ${join(a.outDir, 'compare.html')}, ${join(a.outDir, 'compare.json')}\n`);
+  if (cmp.rows.length === 0) {
+    log('the rounds have no SLI series in common; nothing was compared');
+    return EXIT.infrastructure;
+  }
+  return cmp.outcome === 'regression' ? EXIT.breached : EXIT.ok;
+}

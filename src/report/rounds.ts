@@ -1,0 +1,116 @@
+// A/B in rounds (kube-sli ab): every side ran the same suites in several rounds on one
+// machine, interleaved (A B B A …). Two steps, both pure:
+//
+// 1. poolRounds: the rounds of one side become one report, series by series, the samples
+//    of all rounds together (from each round's reservoir), so compareReports applies its
+//    usual bootstrap to all rounds of A against all rounds of B.
+// 2. roundCheck: the bootstrap resamples samples as if independent, but on a shared
+//    machine the spread between runs is far larger than within one. So a pooled verdict
+//    (regression or improvement) only stands when the rounds agree: every round of the
+//    candidate is on the same side of every round of the base (its statistic per round).
+//    With 2 rounds a side that is the most extreme of the C(4,2) = 6 orderings, i.e. a
+//    one-sided permutation p = 1/6 for the round-level test alone; it is a guard against
+//    one drifted round, not a test of its own. Otherwise the row says so and does not count.
+import { buildSeries } from './series.js';
+import type { ComparedStatistic, ComparisonDocument, ComparisonRow, ReportDocument, SeriesRecord } from './types.js';
+
+export interface PooledReport {
+  doc: ReportDocument;
+  /** series ids whose rounds stored only part of their samples (reservoir < count) */
+  subsampled: string[];
+}
+
+/** One report out of the rounds of one side (series present in every round only). */
+export function poolRounds(rounds: readonly ReportDocument[]): PooledReport {
+  if (rounds.length === 0) throw new RangeError('poolRounds: no rounds');
+  const first = rounds[0]!;
+  const byId = rounds.map((r) => new Map(r.series.map((s) => [s.id, s])));
+  const subsampled: string[] = [];
+  const series: SeriesRecord[] = [];
+  for (const s of first.series) {
+    const all = byId.map((m) => m.get(s.id));
+    if (all.some((x) => x === undefined)) continue;
+    const parts = all as SeriesRecord[];
+    const samples = parts.flatMap((p) => p.reservoir.values);
+    if (parts.some((p) => p.reservoir.values.length < p.summary.count)) subsampled.push(s.id);
+    series.push(
+      buildSeries({
+        sli: s.sli,
+        source: s.source,
+        labels: s.labels,
+        samples,
+        direction: s.direction,
+        ...(s.slo ? { slo: s.slo } : {}),
+      }),
+    );
+  }
+  const starts = rounds.map((r) => r.startedAt).sort();
+  const ends = rounds.map((r) => r.endedAt).sort();
+  return {
+    doc: { ...first, startedAt: starts[0]!, endedAt: ends[ends.length - 1]!, series },
+    subsampled,
+  };
+}
+
+function roundValue(s: SeriesRecord | undefined, stat: ComparedStatistic): number | null {
+  if (!s) return null;
+  switch (stat) {
+    case 'p50':
+      return s.summary.p50;
+    case 'p99':
+      return s.summary.p99;
+    case 'mean':
+      return s.summary.mean;
+    case 'p10':
+      return s.quantiles.find((p) => p.q === 0.1)?.value ?? null;
+    case 'jain':
+      return s.fairness?.jain ?? null;
+  }
+}
+
+export interface RoundValues {
+  base: (number | null)[];
+  candidate: (number | null)[];
+}
+
+/** Per row: the statistic in each round of each side. */
+export function roundValues(row: ComparisonRow, base: readonly ReportDocument[], cand: readonly ReportDocument[]): RoundValues {
+  return {
+    base: base.map((r) => roundValue(r.series.find((s) => s.id === row.seriesId), row.statistic)),
+    candidate: cand.map((r) => roundValue(r.series.find((s) => s.id === row.candidateId), row.statistic)),
+  };
+}
+
+/** Every candidate round on the worse (or better) side of every base round. */
+export function roundsAgree(v: RoundValues, candidateHigher: boolean): boolean {
+  const b = v.base.filter((x): x is number => x !== null);
+  const c = v.candidate.filter((x): x is number => x !== null);
+  if (b.length !== v.base.length || c.length !== v.candidate.length || b.length === 0 || c.length === 0) return false;
+  return candidateHigher ? Math.min(...c) > Math.max(...b) : Math.max(...c) < Math.min(...b);
+}
+
+const fmt = (xs: (number | null)[]) => xs.map((x) => (x === null ? 'n/a' : Number(x.toPrecision(4)).toString())).join(', ');
+
+/** Applies the round-level check to a comparison of pooled rounds; returns a new document. */
+export function roundCheck(cmp: ComparisonDocument, base: readonly ReportDocument[], cand: readonly ReportDocument[]): ComparisonDocument {
+  const rows = cmp.rows.map((row) => {
+    if (row.verdict !== 'regression' && row.verdict !== 'improvement') return row;
+    const v = roundValues(row, base, cand);
+    const higher = (row.change ?? 0) > 0;
+    if (roundsAgree(v, higher)) return { ...row, note: [row.note, `every round agrees (base rounds ${fmt(v.base)}; candidate rounds ${fmt(v.candidate)})`].filter(Boolean).join('; ') };
+    return {
+      ...row,
+      significant: false,
+      verdict: 'no-significant-change' as const,
+      note: [row.note, `pooled samples said ${row.verdict}, but the rounds overlap (base rounds ${fmt(v.base)}; candidate rounds ${fmt(v.candidate)}): round-to-round spread, not counted`].filter(Boolean).join('; '),
+    };
+  });
+  const regressions = rows.filter((r) => r.verdict === 'regression').length;
+  return {
+    ...cmp,
+    rows,
+    regressions,
+    improvements: rows.filter((r) => r.verdict === 'improvement').length,
+    outcome: regressions > 0 ? 'regression' : 'no-regression',
+  };
+}
