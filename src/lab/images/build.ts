@@ -274,9 +274,25 @@ export async function ensureLabImages(o: EnsureImagesOptions): Promise<LabImage[
       }
     }
     await b.pushArchive(w.ref, w.archive);
-    // an archive of an older key of this image is never used again
-    for (const f of await readdir(cache)) if (f.startsWith(`${w.role}-`) && f.endsWith('.tar') && join(cache, f) !== w.archive) await rm(join(cache, f), { force: true });
+    await pruneArchives(cache, w.role, w.archive);
     log(`images: ${w.ref} ready in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   }
   return want;
+}
+
+/** Archives of a role kept beside the newest: another checkout of the kit on this machine
+ * (its own source tree, its own key) may be importing one of them right now. */
+const KEEP_OLDER_ARCHIVES = 3;
+
+/** Removes all but the newest few archives of older keys of an image. */
+async function pruneArchives(cache: string, role: string, current: string): Promise<void> {
+  const older = [];
+  for (const f of await readdir(cache)) {
+    const p = join(cache, f);
+    if (!f.startsWith(`${role}-`) || !f.endsWith('.tar') || p === current) continue;
+    const st = await stat(p).catch(() => undefined);
+    if (st) older.push({ p, mtime: st.mtimeMs });
+  }
+  older.sort((a, b) => b.mtime - a.mtime);
+  for (const o of older.slice(KEEP_OLDER_ARCHIVES)) await rm(o.p, { force: true });
 }
