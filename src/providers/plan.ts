@@ -8,7 +8,7 @@ export interface TargetPlanInput {
   server: string;
   context?: string;
   nodes: readonly string[];
-  workload: Pick<Workload, 'services' | 'clients' | 'bigServiceEndpoints'>;
+  workload: Pick<Workload, 'services' | 'clients' | 'bigServiceEndpoints'> & Partial<Pick<Workload, 'overheadHostPort'>>;
   agentPrivileged: boolean;
 }
 
@@ -22,5 +22,6 @@ export function describeTargetPlan(p: TargetPlanInput): string[] {
     `  - up to ${most} Services with EndpointSlices (max of SERVICES=${p.workload.services.join(',')}), plus probes: the backend's Service, one programming canary at a time, one Service with ${p.workload.bigServiceEndpoints} endpoints (BIG_SERVICE_ENDPOINTS), and the churn suite's batches of 50`,
     `  - DaemonSet ${AGENT_APP} on every node (hostNetwork, ${p.agentPrivileged ? 'privileged (SLI_AGENT_PRIVILEGED=1)' : `capabilities ${AGENT_CAPABILITIES.join(', ')}`}): packet capture and conntrack events`,
     `  - ${p.workload.clients} loadgen client pods (CLIENTS) and 1 prober pod, connecting only to the Service and pod CIDRs; a backend Deployment of 2 pods`,
+    `  - request-overhead: a hostNetwork server pod listening on port ${p.workload.overheadHostPort ?? 'OVERHEAD_HOST_PORT'} of one node, a backend pod behind a NodePort Service, and one loadgen pod that may also reach that node's InternalIP`,
   ];
 }
