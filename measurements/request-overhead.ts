@@ -25,7 +25,7 @@
 import { caveat, definition, warning } from '../src/report/notes.js';
 import { evaluateSlo, intervalRates, lateSends, openLoopStats, quantile, unsustained, type OpenLoopStats, type RequestRecord, type SloSpec } from '../src/sli/index.js';
 import { SLI } from '../src/config/profiles.js';
-import { familyLabel, type IpFamilyName, type Run } from '../fixtures/index.js';
+import type { IpFamilyName, Run } from '../fixtures/index.js';
 import type { AgentFleet } from '../fixtures/agent.js';
 import type { HttpRequestTuple, HttpRunSpec, HttpSummary, Target } from '../fixtures/loadgen.js';
 import { waitTargetsProgrammed } from '../fixtures/measure.js';
@@ -220,7 +220,8 @@ export async function measureRequestOverhead(scene: { run: Run; overhead: Overhe
 async function measureFamily(scene: { run: Run; overhead: OverheadScene; agent: AgentFleet }, record: Recorder, family: IpFamilyName): Promise<{ result: FamilyOverhead; judged: Judged[] }> {
   const { run } = scene;
   const overhead: OverheadScene = { ...scene.overhead, targets: scene.overhead.targetsOf(family) };
-  const fam = familyLabel(run, family);
+  // as fixtures/index.ts familyLabel (not imported: the benchmark loads this module outside vitest)
+  const fam: { family?: IpFamilyName } = run.config.workload.ipFamily === 'ipv4' ? {} : { family };
   const tag = fam.family ? `request-overhead ${family}` : 'request-overhead';
   const w = run.config.workload;
   const programmed = await waitTargetsProgrammed(run.target.facts.proxyMode, scene.agent, [overhead.targets['cluster-ip']], 1);
