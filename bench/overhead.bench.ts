@@ -2,7 +2,9 @@
 // (requests/s closed loop with and without keep-alive; p50, p99, p99.9 open loop), and how
 // far the lab's host-network path is from this machine's own loopback for the same server
 // (src/workload/server.ts, its own process) and generator (the loadgen's http engine).
-// Rows for TCP/IPv6 and UDP are listed and left open until the lab runs those families.
+// On a lab of its own the bench brings up one dual-stack lab: the suite measures TCP/IPv4 and
+// TCP/IPv6 there as two series, then bench/overhead-udp.run.ts sends UDP request/response
+// exchanges over the same four paths of each family.
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
@@ -10,13 +12,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { repoRoot } from '../src/lab/binaries.js';
-import { labDown } from '../src/lab/lab.js';
+import { freeControlPlanePorts } from '../src/lab/control-plane/index.js';
+import { labDown, labUp } from '../src/lab/lab.js';
 import type { ReportDocument } from '../src/report/index.js';
 import { quantile } from '../src/sli/index.js';
 import { startHttpRun } from '../src/workload/loadgen/http-run.js';
 import type { HttpRequestTuple, HttpRunSpec } from '../src/workload/loadgen/types.js';
 import { figures, toRecords, type Mode, type PathRun } from '../measurements/request-overhead.js';
-import type { PathName } from '../fixtures/overhead.js';
+import { PATHS } from '../fixtures/overhead.js';
+import type { UdpBenchRow } from './overhead-udp.run.js';
 
 export interface Row {
   family: string;
@@ -29,16 +33,6 @@ export interface Row {
   note?: string;
 }
 
-/**
- * The families the table has rows for. TCP/IPv4 is what the lab runs today; the others
- * name what fills them (a lab brought up with --ip-family ipv6, a UDP request/response
- * path), so their rows stay visible as "not measured" rather than missing.
- */
-export const FAMILIES: readonly { family: string; env?: Record<string, string>; pending?: string }[] = [
-  { family: 'TCP/IPv4', env: {} },
-  { family: 'TCP/IPv6', pending: 'needs a lab up with --ip-family ipv6 (the suite takes v6 targets unchanged)' },
-  { family: 'UDP', pending: 'needs the UDP request/response path' },
-];
 
 const SECONDS = Number(process.env.OVERHEAD_SECONDS ?? 5);
 const CONNECTIONS = Number(process.env.OVERHEAD_CONCURRENCY ?? 8);
@@ -88,46 +82,92 @@ export async function benchLoopback(rate?: number): Promise<{ keepAliveRps: numb
   }
 }
 
-/** The suite on the lab (a fresh one, or KUBECONFIG's cluster), read back from its report. */
-export async function benchLabPaths(): Promise<{ rows: Row[]; rate?: number; exitCode: number; verdicts: string }> {
+const FAMILY_NAME = { ipv4: 'TCP/IPv4', ipv6: 'TCP/IPv6' } as const;
+const UDP_NAME = { ipv4: 'UDP/IPv4', ipv6: 'UDP/IPv6' } as const;
+type Fam = keyof typeof FAMILY_NAME;
+
+/** The TCP rows of one family from the suite's report (its summaries are computed from every raw sample). */
+export function rowsFromReport(report: Pick<ReportDocument, 'series'>, family: Fam): Row[] {
+  // a default IPv4 run labels no series with its family
+  const of = (labels: Record<string, string> | undefined): string => labels?.family ?? 'ipv4';
+  const summary = (sli: string, path: string, mode: string): Partial<Record<'mean' | 'p50' | 'p99' | 'p999', number | null>> =>
+    report.series.find((s) => s.sli === sli && s.labels?.path === path && s.labels?.mode === mode && of(s.labels) === family)?.summary ?? {};
+  const num = (x: number | null | undefined): number | undefined => (x === null || x === undefined ? undefined : x);
+  return PATHS.map((path) => {
+    const lat = summary('request_latency_seconds', path, 'open');
+    return {
+      family: FAMILY_NAME[family],
+      path,
+      keepAliveRps: num(summary('requests_per_second', path, 'keep-alive').mean),
+      closeRps: num(summary('requests_per_second', path, 'close').mean),
+      p50: num(lat.p50),
+      p99: num(lat.p99),
+      p999: num(lat.p999),
+    };
+  });
+}
+
+/** The UDP rows: round trips of request/response exchanges, one open-loop leg per path and direction. */
+export function udpRows(rows: readonly UdpBenchRow[]): Row[] {
+  return rows.map((r) => ({
+    family: UDP_NAME[r.family],
+    path: r.figures.path,
+    p50: r.figures.p50Seconds,
+    p99: r.figures.p99Seconds,
+    p999: r.figures.p999Seconds,
+    note: `round trip at ${r.rate} exchanges/s: ${r.figures.answered} of ${r.figures.sent} answered (loss ${(r.figures.lossRatio * 100).toFixed(2)} %)${r.figures.lateP99Seconds > 0.05 ? `; the client sent late (p99 ${(r.figures.lateP99Seconds * 1000).toFixed(0)} ms): its figure, not the path's` : ''}`,
+  }));
+}
+
+/**
+ * The suite and the UDP legs on one lab (a fresh dual-stack one, each family measured as its
+ * own series, or KUBECONFIG's cluster with the run's SLI_IP_FAMILY), read back from the
+ * report and the UDP rows file.
+ */
+export async function benchLabPaths(): Promise<{ rows: Row[]; rate?: number; rates: string[]; exitCode: number; verdicts: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'ksli-bench-ovh-'));
   const env: NodeJS.ProcessEnv = {};
   // the run's own target and knobs; SLI_TIMEOUT_FACTOR passes (a loaded machine's lab up is slow)
   for (const [k, v] of Object.entries(process.env)) if ((!k.startsWith('SLI_') || k === 'SLI_TIMEOUT_FACTOR') && k !== 'KUBE_SLI_LAB_DIR') env[k] = v;
-  const target = process.env.KUBECONFIG ? {} : { SLI_PROVIDER: 'lab', KUBE_SLI_LAB_DIR: join(dir, 'lab') };
-  try {
-    const r = await execa(process.execPath, [join(repoRoot(), 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--project', 'slo', 'suites/request-overhead.slo.test.ts'], {
+  const own = !process.env.KUBECONFIG;
+  const labDir = join(dir, 'lab');
+  const family = own ? 'dual' : (process.env.SLI_IP_FAMILY ?? 'ipv4');
+  // a lab brought up here, reused by both runs (a lab already up in the state dir is left up by them)
+  const target = own ? { SLI_PROVIDER: 'lab', KUBE_SLI_LAB_DIR: labDir } : {};
+  const vitest = (args: string[], extra: Record<string, string>) =>
+    execa(process.execPath, [join(repoRoot(), 'node_modules', 'vitest', 'vitest.mjs'), 'run', ...args], {
       cwd: repoRoot(),
-      env: { ...env, ...target, SLI_REPORT_DIR: join(dir, 'report') },
+      env: { ...env, ...target, SLI_IP_FAMILY: family, ...extra },
       extendEnv: false,
       reject: false,
       all: true,
     });
+  try {
+    if (own) await labUp({ stateDir: labDir, ipFamily: 'dual', ports: await freeControlPlanePorts(), onProgress: (m) => console.error(`[lab] ${m}`) });
+    const r = await vitest(['--project', 'slo', 'suites/request-overhead.slo.test.ts'], { SLI_REPORT_DIR: join(dir, 'report') });
     const out = String(r.all ?? '');
     const text = await readFile(join(dir, 'report', 'report.json'), 'utf8').catch(() => {
       throw new Error(`the suite wrote no report (exit ${r.exitCode}):\n${out.slice(-3000)}`);
     });
     const report = JSON.parse(text) as ReportDocument;
-    // the report's summaries are computed from every raw sample
-    const summary = (sli: string, path: string, mode: string): Partial<Record<'mean' | 'p50' | 'p99' | 'p999', number | null>> =>
-      report.series.find((s) => s.sli === sli && s.labels?.path === path && s.labels?.mode === mode)?.summary ?? {};
-    const num = (x: number | null | undefined): number | undefined => (x === null || x === undefined ? undefined : x);
-    const rows: Row[] = (['host-network', 'pod-ip', 'cluster-ip', 'node-port'] as PathName[]).map((path) => {
-      const lat = summary('request_latency_seconds', path, 'open');
-      return {
-        family: 'TCP/IPv4',
-        path,
-        keepAliveRps: num(summary('requests_per_second', path, 'keep-alive').mean),
-        closeRps: num(summary('requests_per_second', path, 'close').mean),
-        p50: num(lat.p50),
-        p99: num(lat.p99),
-        p999: num(lat.p999),
-      };
+    const families: Fam[] = family === 'dual' ? ['ipv4', 'ipv6'] : [family === 'ipv6' ? 'ipv6' : 'ipv4'];
+    const rows = families.flatMap((f) => rowsFromReport(report, f));
+    const udpOut = join(dir, 'udp.json');
+    const u = await vitest(['--config', 'bench/overhead-udp.vitest.config.ts'], {
+      OVERHEAD_UDP_OUT: udpOut,
+      SLI_REPORT_DIR: join(dir, 'report-udp'),
+      UDP_RATE: process.env.UDP_RATE ?? '200',
+      UDP_EXCHANGES: process.env.UDP_EXCHANGES ?? String(200 * SECONDS),
     });
+    const udp = await readFile(udpOut, 'utf8').then(
+      (t) => udpRows(JSON.parse(t) as UdpBenchRow[]),
+      () => [{ family: 'UDP', path: '—', note: `not measured: the UDP run failed (exit ${u.exitCode}): ${String(u.all ?? '').slice(-600).replace(/\s+/g, ' ')}` }],
+    );
+    const rates = [...out.matchAll(/(request-overhead(?: ipv[46])?): open loop at (\d+) req\/s/g)].map((m) => `${m[1]} ${m[2]} req/s`);
     const rate = Number(/open loop at (\d+) req\/s/.exec(out)?.[1] ?? NaN);
-    return { rows, ...(Number.isFinite(rate) ? { rate } : {}), exitCode: r.exitCode ?? -1, verdicts: out.split('\n').filter((l) => /^\s+(PASS|FAIL|INCONCLUSIVE) /.test(l)).join('\n') };
+    return { rows: [...rows, ...udp], ...(Number.isFinite(rate) ? { rate } : {}), rates, exitCode: r.exitCode ?? -1, verdicts: out.split('\n').filter((l) => /^\s+(PASS|FAIL|INCONCLUSIVE) /.test(l)).join('\n') };
   } finally {
-    if ('KUBE_SLI_LAB_DIR' in target) await labDown(target.KUBE_SLI_LAB_DIR).catch((e: unknown) => console.error(`lab down failed, it may be left behind: ${(e as Error).message}`));
+    if (own) await labDown(labDir).catch((e: unknown) => console.error(`lab down failed, it may be left behind: ${(e as Error).message}`));
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -146,8 +186,4 @@ export function table(rows: readonly Row[]): Record<string, string>[] {
     'p99.9 ms': ms(r.p999),
     ...(r.note ? { note: r.note } : {}),
   }));
-}
-
-export function pendingRows(): Row[] {
-  return FAMILIES.filter((f) => f.pending).flatMap((f) => ['host-network', 'pod-ip', 'cluster-ip', 'node-port'].map((path) => ({ family: f.family, path, note: `not measured: ${f.pending}` })));
 }

@@ -7,7 +7,7 @@ import { benchConntrack, benchConntrackXml } from './conntrack.bench.js';
 import { benchLab } from './lab.bench.js';
 import { benchNetworkReady } from './network-ready.bench.js';
 import { benchConformance, benchNodes } from './nodes.bench.js';
-import { benchLabPaths, benchLoopback, pendingRows, table } from './overhead.bench.js';
+import { benchLabPaths, benchLoopback, table } from './overhead.bench.js';
 import { benchHollow, hollowLines } from './hollow.bench.js';
 import { benchReport } from './report.bench.js';
 import { benchDefaultProfile, benchServices } from './slo.bench.js';
@@ -115,10 +115,10 @@ if (want('overhead')) {
   else {
     const lab = await benchLabPaths();
     const loop = await benchLoopback(lab.rate);
-    console.log(`overhead: one kit server, reached four ways from a client pod on another node; open loop at ${lab.rate ?? '?'} req/s, latency from each request's due time (suite exit ${lab.exitCode})`);
-    console.table(table([...lab.rows, ...pendingRows()]));
+    console.log(`overhead: one kit server, reached four ways from a client pod on another node; open loop at ${lab.rates.join(', ') || '?'}, latency from each request's due time (suite exit ${lab.exitCode}); UDP: request/response round trips, open loop`);
+    console.table(table(lab.rows));
     console.log(lab.verdicts);
-    const host = lab.rows.find((r) => r.path === 'host-network');
+    const host = lab.rows.find((r) => r.path === 'host-network' && r.family === 'TCP/IPv4');
     const pct = (a: number | undefined, b: number): string => (a === undefined || !Number.isFinite(a) ? '—' : `${((a / b) * 100).toFixed(0)} %`);
     console.log(
       `overhead: this machine's loopback (server and generator in two processes on 127.0.0.1): ${Math.round(loop.keepAliveRps)} req/s keep-alive, ${Math.round(loop.closeRps)} req/s new connections; ` +

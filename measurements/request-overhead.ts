@@ -25,7 +25,7 @@
 import { caveat, definition, warning } from '../src/report/notes.js';
 import { evaluateSlo, intervalRates, lateSends, openLoopStats, quantile, unsustained, type OpenLoopStats, type RequestRecord, type SloSpec } from '../src/sli/index.js';
 import { SLI } from '../src/config/profiles.js';
-import type { Run } from '../fixtures/index.js';
+import type { IpFamilyName, Run } from '../fixtures/index.js';
 import type { AgentFleet } from '../fixtures/agent.js';
 import type { HttpRequestTuple, HttpRunSpec, HttpSummary, Target } from '../fixtures/loadgen.js';
 import { waitTargetsProgrammed } from '../fixtures/measure.js';
@@ -184,14 +184,45 @@ export function lagCheck(slo: SloSpec, path: PathFigures, host: PathFigures): { 
 }
 
 export interface OverheadResult {
+  /** the primary family's figures */
   figures: PathFigures[];
   ratePerSecond: number;
   rateFrom: string;
   judged: Judged[];
+  /** every family measured, primary first */
+  families: FamilyOverhead[];
 }
 
+export interface FamilyOverhead {
+  family: IpFamilyName;
+  figures: PathFigures[];
+  ratePerSecond: number;
+  rateFrom: string;
+}
+
+/**
+ * Each family the run measures (SLI_IP_FAMILY; dual: IPv4 then IPv6) is measured whole —
+ * warm-up, both closed loops, the open loop at its own rate — and recorded as its own series
+ * (label `family`; none in the default IPv4 run, whose series stay as they were).
+ */
 export async function measureRequestOverhead(scene: { run: Run; overhead: OverheadScene; agent: AgentFleet }, record: Recorder): Promise<OverheadResult> {
-  const { run, overhead } = scene;
+  const families: FamilyOverhead[] = [];
+  const judged: Judged[] = [];
+  for (const family of scene.overhead.families) {
+    const r = await measureFamily(scene, record, family);
+    families.push(r.result);
+    judged.push(...r.judged);
+  }
+  const primary = families[0]!;
+  return { figures: primary.figures, ratePerSecond: primary.ratePerSecond, rateFrom: primary.rateFrom, judged, families };
+}
+
+async function measureFamily(scene: { run: Run; overhead: OverheadScene; agent: AgentFleet }, record: Recorder, family: IpFamilyName): Promise<{ result: FamilyOverhead; judged: Judged[] }> {
+  const { run } = scene;
+  const overhead: OverheadScene = { ...scene.overhead, targets: scene.overhead.targetsOf(family) };
+  // as fixtures/index.ts familyLabel (not imported: the benchmark loads this module outside vitest)
+  const fam: { family?: IpFamilyName } = run.config.workload.ipFamily === 'ipv4' ? {} : { family };
+  const tag = fam.family ? `request-overhead ${family}` : 'request-overhead';
   const w = run.config.workload;
   const programmed = await waitTargetsProgrammed(run.target.facts.proxyMode, scene.agent, [overhead.targets['cluster-ip']], 1);
   const base = { seconds: w.overheadSeconds, connections: w.overheadConcurrency };
@@ -206,15 +237,15 @@ export async function measureRequestOverhead(scene: { run: Run; overhead: Overhe
   const slowest = PATHS.map((p) => of('keep-alive', p)).reduce((a, b) => (b.perSecond < a.perSecond ? b : a));
   const rate = w.overheadRate > 0 ? w.overheadRate : Math.max(1, Math.round(slowest.perSecond * w.overheadRateFraction));
   const rateFrom = w.overheadRate > 0 ? 'OVERHEAD_RATE' : `${w.overheadRateFraction} × ${slowest.perSecond.toFixed(0)} req/s, the closed-loop keep-alive maximum of the slowest path (${slowest.path})`;
-  run.log(`request-overhead: open loop at ${rate} req/s (${rateFrom})`);
+  run.log(`${tag}: open loop at ${rate} req/s (${rateFrom})`);
   for (const path of order) runs.push(await runOnce(overhead, path, 'open', { ...base, rate }));
 
   const all = MODES.flatMap((m) => PATHS.map((p) => of(m, p)));
-  for (const f of all) run.log(`request-overhead: ${figuresLine(f)}`);
+  for (const f of all) run.log(`${tag}: ${figuresLine(f)}`);
   const span = `runs of ${w.overheadSeconds} s each, ${w.overheadConcurrency} connections, client on ${overhead.clientNode}, server on ${overhead.serverNode}; measured ${runs[0]!.startedNs}..${runs[runs.length - 1]!.endedNs ?? 'n/a'} (epoch ns, client clock)`;
   const sceneNotes = [...overhead.notes.map(caveat), ...programmed.map(caveat)];
   for (const f of all) {
-    const labels = { path: f.path, mode: f.mode };
+    const labels = { path: f.path, mode: f.mode, ...fam };
     const trouble = [f.unsustained, f.late].filter((x): x is string => !!x).map(warning);
     record.observe('request_latency_seconds', { source: 'client', labels, samples: f.latency, notes: [definition(f.mode === 'open' ? `response end − due time at ${rate} req/s (${rateFrom})` : 'response end − send, closed loop'), ...trouble] });
     record.observe('requests_per_second', { source: 'client', labels, samples: f.intervalRates, notes: [definition(`completed requests per ${INTERVAL_US / 1000} ms interval, as a rate; ${span}`)] });
@@ -230,7 +261,7 @@ export async function measureRequestOverhead(scene: { run: Run; overhead: Overhe
       judged.push(
         record.judgeRatio(run.config.slos[sli], {
           source: 'client',
-          labels: { mode },
+          labels: { mode, ...fam },
           numerator: of(mode, path).intervalRates,
           denominator: host(mode).intervalRates,
           statistic: { kind: 'mean' },
@@ -248,7 +279,7 @@ export async function measureRequestOverhead(scene: { run: Run; overhead: Overhe
     judged.push(
       record.judgeRatio(run.config.slos[sli], {
         source: 'client',
-        labels: { mode: 'open' },
+        labels: { mode: 'open', ...fam },
         numerator: open(path).latency,
         denominator: open('host-network').latency,
         statistic: P99,
@@ -264,6 +295,6 @@ export async function measureRequestOverhead(scene: { run: Run; overhead: Overhe
   const failed = runs.reduce((a, r) => a + r.summary.failed, 0);
   const attempted = runs.reduce((a, r) => a + r.summary.ok + r.summary.failed, 0);
   const firstError = runs.find((r) => r.summary.errors.length)?.summary.errors[0];
-  judged.push(judgeFailedConnections(record, run.config.slos[SLI.failedConnections], { failed, attempted, ...(firstError ? { firstError: `${firstError}` } : {}) }, { measurement: 'request-overhead' }));
-  return { figures: all, ratePerSecond: rate, rateFrom, judged };
+  judged.push(judgeFailedConnections(record, run.config.slos[SLI.failedConnections], { failed, attempted, ...(firstError ? { firstError: `${firstError}` } : {}) }, { measurement: 'request-overhead', ...fam }));
+  return { result: { family, figures: all, ratePerSecond: rate, rateFrom }, judged };
 }
