@@ -112,7 +112,8 @@ function jainDifferenceCI(
   return [at(alpha), at(1 - alpha)];
 }
 
-function statValue(s: SeriesRecord, stat: ComparedStatistic): number | null {
+/** The compared statistic of one series, as its report summarises it. */
+export function statValue(s: SeriesRecord, stat: ComparedStatistic): number | null {
   switch (stat) {
     case 'p50':
       return s.summary.p50;

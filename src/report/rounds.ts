@@ -11,6 +11,7 @@
 //    With 2 rounds a side that is the most extreme of the C(4,2) = 6 orderings, i.e. a
 //    one-sided permutation p = 1/6 for the round-level test alone; it is a guard against
 //    one drifted round, not a test of its own. Otherwise the row says so and does not count.
+import { statValue } from './compare.js';
 import { buildSeries } from './series.js';
 import type { ComparedStatistic, ComparisonDocument, ComparisonRow, ReportDocument, SeriesRecord } from './types.js';
 
@@ -53,19 +54,7 @@ export function poolRounds(rounds: readonly ReportDocument[]): PooledReport {
 }
 
 function roundValue(s: SeriesRecord | undefined, stat: ComparedStatistic): number | null {
-  if (!s) return null;
-  switch (stat) {
-    case 'p50':
-      return s.summary.p50;
-    case 'p99':
-      return s.summary.p99;
-    case 'mean':
-      return s.summary.mean;
-    case 'p10':
-      return s.quantiles.find((p) => p.q === 0.1)?.value ?? null;
-    case 'jain':
-      return s.fairness?.jain ?? null;
-  }
+  return s ? statValue(s, stat) : null;
 }
 
 export interface RoundValues {

@@ -12,8 +12,8 @@ import { schedule } from '../../sli/open-loop.js';
 import { ResponseTracker } from '../client.js';
 import { nowEpochNs } from '../clock.js';
 import { LOADGEN_LIMITS } from './limits.js';
-import { runController } from './timing.js';
 import type { HttpRequestTuple, HttpRunSpec, HttpSummary, Run, StoppedBy } from './types.js';
+import { newRun } from './run-registry.js';
 
 const SPIN_BELOW_NS = 1_200_000n;
 const TIMER_EARLY_MS = 1;
@@ -109,20 +109,11 @@ async function waitUntil(ns: bigint, signal: AbortSignal): Promise<void> {
 }
 
 export function startHttpRun(id: string, spec: HttpRunSpec): Run {
-  const controller = runController();
-  const { signal } = controller;
   const results: HttpRequestTuple[] = [];
   const counts: HttpSummary = { ok: 0, failed: 0, unsent: 0, errors: [] };
-  const run: Run = {
-    id,
-    spec,
-    state: 'running',
-    startedNs: String(nowEpochNs()),
-    results,
-    summary: () => ({ ...counts, errors: [...counts.errors] }),
-    controller,
-    settled: Promise.resolve(),
-  };
+  const run = newRun(id, spec, results, () => ({ ...counts, errors: [...counts.errors] }));
+  const { controller } = run;
+  const { signal } = controller;
   const stop = (why: StoppedBy): void => void (run.stoppedBy ??= why);
   let t0 = 0n;
   const us = (ns: bigint): number => Math.round(Number(ns - t0) / 10) / 100;

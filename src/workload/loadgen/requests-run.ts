@@ -2,27 +2,17 @@
 // another (connect, GET path, read to the end), round-robin over the targets, until the
 // connection count, the duration or a DELETE stops them.
 import { oneConnection } from '../client.js';
-import { nowEpochNs } from '../clock.js';
 import { LOADGEN_LIMITS } from './limits.js';
-import { runController } from './timing.js';
 import type { LoadgenConnectionResult, RequestsRunSpec, RequestsSummary, Run, StoppedBy } from './types.js';
+import { newRun } from './run-registry.js';
 
 export function startRequestsRun(id: string, spec: RequestsRunSpec): Run {
-  const controller = runController();
   const results: LoadgenConnectionResult[] = [];
   const counts: RequestsSummary = { ok: 0, failed: 0, cancelled: 0 };
   const limit = spec.connections ?? LOADGEN_LIMITS.connections;
   const deadline = spec.durationMs === undefined ? undefined : process.hrtime.bigint() + BigInt(spec.durationMs) * 1_000_000n;
-  const run: Run = {
-    id,
-    spec,
-    state: 'running',
-    startedNs: String(nowEpochNs()),
-    results,
-    summary: () => ({ ...counts }),
-    controller,
-    settled: Promise.resolve(),
-  };
+  const run = newRun(id, spec, results, () => ({ ...counts }));
+  const { controller } = run;
   let next = 0;
   const stop = (why: StoppedBy): void => void (run.stoppedBy ??= why);
   const worker = async (): Promise<void> => {

@@ -1,8 +1,15 @@
 // The loadgen's runs and probes in memory: creation order, the views GET answers with, and
 // eviction of the oldest completed entries beyond LOADGEN_LIMITS (the newest completed run
 // is always kept, however many results it holds).
+import { nowEpochNs } from '../clock.js';
 import { LOADGEN_LIMITS } from './limits.js';
+import { runController } from './timing.js';
 import type { Probe, Run, RunView } from './types.js';
+
+/** A run as every engine starts it: running now, its results filled in place, its summary read on demand; the engine sets `settled`. */
+export function newRun(id: string, spec: Run['spec'], results: Run['results'], summary: Run['summary']): Run {
+  return { id, spec, state: 'running', startedNs: String(nowEpochNs()), results, summary, controller: runController(), settled: Promise.resolve() };
+}
 
 export class RunRegistry {
   // Map order is creation order: the oldest completed entries go first.

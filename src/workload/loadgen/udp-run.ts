@@ -9,8 +9,9 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { nowEpochNs } from '../clock.js';
-import { atHrtime, runController } from './timing.js';
+import { atHrtime } from './timing.js';
 import type { Run, UdpExchangeResult, UdpRunSpec, UdpSummary } from './types.js';
+import { newRun } from './run-registry.js';
 
 // continues across runs: a port comes back only after the whole range was used
 let portCursor = 0;
@@ -25,19 +26,10 @@ export function nextPort(first: number, count: number): number {
 const BIND_TRIES = 8;
 
 export function startUdpRun(id: string, spec: UdpRunSpec): Run {
-  const controller = runController();
   const results: UdpExchangeResult[] = [];
   const counts: UdpSummary = { ok: 0, lost: 0, failed: 0, cancelled: 0, maxLateSeconds: 0 };
-  const run: Run = {
-    id,
-    spec,
-    state: 'running',
-    startedNs: String(nowEpochNs()),
-    results,
-    summary: () => ({ ...counts }),
-    controller,
-    settled: Promise.resolve(),
-  };
+  const run = newRun(id, spec, results, () => ({ ...counts }));
+  const { controller } = run;
   const payload = Buffer.alloc(spec.payloadBytes, 0x71);
   const t0 = process.hrtime.bigint();
   const periodNs = 1e9 / spec.rate;
