@@ -17,6 +17,7 @@ import { procInfo } from '../../src/lab/control-plane/index.js';
 import { rulesProgrammed, type ProxyMode } from '../../src/lab/kube-proxy.js';
 import { labDown, labKubectl, labStatus, labUp, type OrchestratedState } from '../../src/lab/lab.js';
 import { planNetwork } from '../../src/lab/network/index.js';
+import { LAB_NETNS_PREFIX } from '../../src/lab/network/plan.js';
 import { AGNHOST_IMAGE as AGNHOST } from '../../src/lab/images/refs.js';
 import { labCgroupRoots, mountsUnder } from '../../src/lab/node/teardown.js';
 import { listNetns, runIn } from '../../src/netns/netns.js';
@@ -369,16 +370,18 @@ describe.skipIf(skipReason !== undefined)('kube-sli lab (root, real components)'
     const before = await listNetns();
     // a flag the kubelet rejects: it exits at once, after everything before it ran
     // (control plane, network, containerd, image import)
-    const err = await labUp({ stateDir, ports: await labPorts(), kubeletArgs: ['--no-such-kubelet-flag=1'], labId: `f${process.pid % 1000}` }).then(
+    const labId = `f${process.pid % 1000}`;
+    const err = await labUp({ stateDir, ports: await labPorts(), kubeletArgs: ['--no-such-kubelet-flag=1'], labId }).then(
       () => undefined,
       (e: unknown) => e as Error,
     );
     expect(err).toBeInstanceOf(Error);
     expect((err as Error).message).toMatch(/kubelet\/node\d .*(exited|exec)[\s\S]*no-such-kubelet-flag/);
-    expect((await listNetns()).filter((n) => !before.includes(n))).toEqual([]);
+    // this lab's namespaces only: another lab on the machine may come and go meanwhile
+    expect((await listNetns()).filter((n) => !before.includes(n) && n.startsWith(`${LAB_NETNS_PREFIX}${labId}-`))).toEqual([]);
     expect(await processesUsing(stateDir)).toEqual([]);
     expect(await mountsUnder(stateDir)).toEqual([]);
-    expect(await labCgroupRoots(`f${process.pid % 1000}`)).toEqual([]);
+    expect(await labCgroupRoots(labId)).toEqual([]);
     expect(await exists(stateDir)).toBe(false);
   }, 12 * 60_000);
 });
