@@ -8,6 +8,7 @@ import { renderConformanceHtml, renderHtml } from './render/html.js';
 import { renderJUnit } from './render/junit.js';
 import { renderConformanceMarkdown, renderMarkdown } from './render/markdown.js';
 import { renderConsole } from './render/text.js';
+import { firstLine, renderFailures, type FailedTest } from './render/failures.js';
 
 // The kube-sli vitest reporter. Suites attach their SLI results to the test's meta
 // (src/report attachSliResults → task.meta.kubeSli: series already built and evaluated in
@@ -82,6 +83,20 @@ export function collectReport(input: CollectInput): ReportDocument {
   return reportFromTestMeta(tests, { startedAt: input.startedAt, endedAt: input.endedAt, ...input.defaults });
 }
 
+/** Every failed test, and every file that failed outside its tests (collection, hooks). */
+export function failedTests(modules: ReadonlyArray<TestModule>, root: string): FailedTest[] {
+  const out: FailedTest[] = [];
+  for (const m of modules) {
+    const file = relative(root, m.moduleId) || m.moduleId;
+    for (const e of m.errors()) out.push({ file, error: firstLine(e.message) });
+    for (const t of m.children.allTests()) {
+      const r = t.result();
+      if (r.state === 'failed') out.push({ file, test: t.fullName, error: firstLine(r.errors[0]?.message) });
+    }
+  }
+  return out;
+}
+
 export class KubeSliReporter implements Reporter {
   protected vitest: Vitest | undefined;
   protected startedAt = new Date();
@@ -121,6 +136,8 @@ export class KubeSliReporter implements Reporter {
       },
     });
     await this.emit(doc);
+    const failures = renderFailures(failedTests(modules, this.vitest?.config.root ?? process.cwd()));
+    if (failures && (this.options.formats ?? ALL_FORMATS).includes('console')) this.log(failures);
   }
 
   /** Write the configured formats for a document (also usable without vitest). */

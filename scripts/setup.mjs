@@ -7,7 +7,8 @@
 //   2. Go, when there is none (Debian's golang-go; GOTOOLCHAIN=auto then fetches the
 //      version lab/k8s/go.mod asks for from the Go module proxy);
 //   3. the lab's Kubernetes binaries (scripts/build-lab-binaries.sh, cached by content);
-//   4. the lab's images (pause, agnhost, the kit image from ./Dockerfile; cached by content).
+//   4. the lab's images (pause, agnhost, the kit image from ./Dockerfile; cached by content);
+//   and raises fs.inotify.max_user_instances to 8192 for this boot when it is lower.
 //
 // Not root: nothing is installed; the kernel and lab tests then skip with the reason.
 // KUBE_SLI_SKIP_SETUP=1 skips it all (e.g. a machine set up by other means).
@@ -50,6 +51,19 @@ if (missing.length > 0) {
     say(chalk.red(`apt-get install failed:\n${r.stderr}`));
     process.exit(1);
   }
+}
+
+// Every kubelet, kube-proxy and controller of a lab holds inotify instances, and kubemark's
+// hollow nodes two each: the kernel's default of 128 per user runs out at a few dozen hollow
+// nodes or a few labs side by side. Raised for this boot only, never lowered (kind's known
+// issues, "Pod errors due to too many open files", give the same fix).
+const INOTIFY = '/proc/sys/fs/inotify/max_user_instances';
+const INOTIFY_MIN = 8192;
+const inotifyMax = Number((await $`cat ${INOTIFY}`.nothrow()).stdout.trim());
+if (inotifyMax < INOTIFY_MIN) {
+  say(`fs.inotify.max_user_instances ${inotifyMax} -> ${INOTIFY_MIN} (sysctl, until reboot)`);
+  const r = await $`sysctl -q -w fs.inotify.max_user_instances=${INOTIFY_MIN}`.nothrow();
+  if (r.exitCode !== 0) say(chalk.yellow(`could not raise it (${r.stderr.trim()}); lab up says when a lab would not fit`));
 }
 
 say('lab binaries (scripts/build-lab-binaries.sh; a cold build takes 10-15 min on 2 cores)');

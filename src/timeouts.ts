@@ -35,7 +35,7 @@ const DEADLINES = {
   /** lab: a daemon started by `lab up` (wrapper) execs the real program */
   labExecMs: 10_000,
   /** lab: the lab daemon wrote its ready file */
-  labDaemonReadyMs: 30_000,
+  labDaemonReadyMs: 90_000,
   /** lab: a node's containerd answers on its socket */
   labContainerdMs: 30_000,
   /** lab: one `ctr images import` of a lab image into a node */

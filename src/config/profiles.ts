@@ -47,7 +47,7 @@ const KUBEMARK_PROPOSAL = 'the proposal "Kubernetes Network Performance Measurem
 const K3S_CASE = 'the case study "Is K3S too slow?" (one HTTP service on bare metal and behind k3s\'s network stack: 17 times less throughput, 6 times the tail latency; host networking closed most of the gap)';
 const WRK2 = 'wrk2\'s constant-rate, coordinated-omission-corrected latency (https://github.com/giltene/wrk2)';
 const LAB_RATE = "on the lab's real nodes (2 vCPU shared with other labs, load average ~25) keep-alive measured pod/host 2.1 and ClusterIP/host 2.6 (the host-network server ran slowest, 752 req/s, before the kit warmed each path up), and with a new connection per request pod/host 1.09 and ClusterIP/host 0.41 (CI 0.35-0.49): the per-connection cost of this lab's ClusterIP path that clusterip_connect_latency_ratio also shows, so 0.5 would fail every lab run; warmed up, a second run measured keep-alive 1.61 and 1.68, new connections 0.95 and 0.40";
-const LAB_P99 = "on the lab's real nodes (2 vCPU shared with other labs) at 376 req/s the p99 ratios measured pod/host 0.66 and ClusterIP/host 1.10, with every path's p99 (77-157 ms) dominated by CPU contention; the generator was late on ~40 % of sends, so those verdicts were inconclusive; warmed up at 641 req/s a second run measured 0.82 and 0.45 (p99 52-116 ms), and with a tbf qdisc capping the pod's veth the ClusterIP/host ratio was 14.5";
+const LAB_P99 = "on the lab's real nodes (2 vCPU shared with other labs) at 376 req/s the p99 ratios measured pod/host 0.66 and ClusterIP/host 1.10, with every path's p99 (77-157 ms) dominated by CPU contention; the generator was late on ~40 % of sends, so those verdicts were inconclusive; warmed up at 641 req/s a second run measured 0.82 and 0.45 (p99 52-116 ms), and with a tbf qdisc capping the pod's veth the ClusterIP/host ratio was 14.5. A quiet CI machine running only the lab measured ClusterIP/host 3.73 and pod/host 2.75 in two runs and 1.07 in others: a few seconds of open loop on 2 vCPUs take their p99 from one scheduler stall, so the bound sits above that (5), and a failure must show in every repeat (measurements/request-overhead.ts repeatCheck)";
 const KEP_4963 = 'KEP-4963 "Kube-proxy Services Acceleration" (https://github.com/kubernetes/enhancements/tree/master/keps/sig-network/4963-kube-proxy-services-acceleration)';
 
 const PROFILES: Record<ProfileName, Record<SliName, ProfiledSlo>> = {
@@ -157,15 +157,15 @@ const PROFILES: Record<ProfileName, Record<SliName, ProfiledSlo>> = {
     },
     [SLI.podRequestP99]: {
       sli: SLI.podRequestP99,
-      thresholds: ['ratio<=3'],
+      thresholds: ['ratio<=5'],
       minSamples: 500,
-      origin: `the kit's bound (no community SLI): open-loop p99 latency to the pod IP over the host network, latency from each request's due time (${WRK2}), after ${K3S_CASE}. The default catches a pod network that triples the tail; ${LAB_P99}`,
+      origin: `the kit's bound (no community SLI): open-loop p99 latency to the pod IP over the host network, latency from each request's due time (${WRK2}), after ${K3S_CASE}. The default catches a pod network that makes the tail five times longer; ${LAB_P99}`,
     },
     [SLI.clusterIpRequestP99]: {
       sli: SLI.clusterIpRequestP99,
-      thresholds: ['ratio<=3'],
+      thresholds: ['ratio<=5'],
       minSamples: 500,
-      origin: `the kit's bound (no community SLI): open-loop p99 latency through the ClusterIP over the host network, latency from each request's due time (${WRK2}), after ${K3S_CASE}. The default catches a Service path that triples the tail; ${LAB_P99}`,
+      origin: `the kit's bound (no community SLI): open-loop p99 latency through the ClusterIP over the host network, latency from each request's due time (${WRK2}), after ${K3S_CASE}. The default catches a Service path that makes the tail five times longer; ${LAB_P99}`,
     },
     [SLI.udpFirstPacket]: {
       sli: SLI.udpFirstPacket,

@@ -50,6 +50,7 @@ import { confineCpu, controlPlaneCgroup, CPU_SHARES, killCgroupProcesses, nodeDa
 import { TIMEOUTS } from '../timeouts.js';
 import { StopWaiting, waitFor } from '../wait-for.js';
 import { labIdsOnMachine, registeredLabs, registerLab, unregisterLab } from './registry.js';
+import { inotifyInUse, inotifyMax, inotifyProblem } from './inotify.js';
 import { assertKubemark, hollowNodesProblem, kubemarkArgv, memAvailableBytes, startHollowNodes, stopHollowNodes, waitHollowReady, isHollowNode, HOLLOW_CPU_CGROUP, HOLLOW_CPU_SHARES } from './hollow.js';
 
 export { LabError };
@@ -381,6 +382,8 @@ export async function labUp(opts: LabUpOptions = {}): Promise<LabUpResult> {
   // memory is estimated before anything is made: hundreds of kubelets can exhaust it
   const hollowProblem = hollowNodesProblem(hollowCount, hollowCount > 0 ? await memAvailableBytes() : 0);
   if (hollowProblem) throw new LabPreflightError(hollowProblem);
+  const inotify = inotifyProblem({ max: await inotifyMax(), used: await inotifyInUse(), nodes, hollowNodes: hollowCount });
+  if (inotify) throw new LabPreflightError(inotify);
   const mode = proxyMode as ProxyMode;
   const ports: ControlPlanePorts = { ...DEFAULT_PORTS, ...opts.ports };
   await assertPortsFree([
@@ -553,6 +556,11 @@ export async function addHollowNodes(stateDirIn: string, count: number, o: { onP
   const existing = info.hollowNodes ?? 0;
   const problem = hollowNodesProblem(count, o.memoryChecked ? Number.MAX_SAFE_INTEGER : await memAvailableBytes(), undefined, existing);
   if (problem) throw new LabPreflightError(problem);
+  // the lab's own instances are already in use; the new hollow nodes need theirs on top
+  if (!o.memoryChecked) {
+    const inotify = inotifyProblem({ max: await inotifyMax(), used: await inotifyInUse(), nodes: 0, hollowNodes: count, controlPlane: false });
+    if (inotify) throw new LabPreflightError(inotify);
+  }
   const kubemark = await kubemarkArgv(state.binaries.argv.kubelet ?? []);
   await assertKubemark(kubemark).catch((e: unknown) => {
     throw new LabPreflightError((e as Error).message);

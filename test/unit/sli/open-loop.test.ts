@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
 import { behindSchedule, intervalRates, openLoopStats, quantile, schedule, type RequestRecord } from '../../../src/sli/index.js';
-import { lagCheck, toRecords, type PathFigures } from '../../../measurements/request-overhead.js';
+import { lagCheck, repeatCheck, toRecords, type PathFigures } from '../../../measurements/request-overhead.js';
 import type { HttpRequestTuple } from '../../../src/workload/loadgen.js';
 
 // A real recording (test/fixtures/overhead/record-stall.mts): open loop at 500 req/s on one
@@ -115,6 +115,7 @@ describe('a p99 ratio verdict beside the generator\'s lag', () => {
     intervalRates: [],
     latency: Array.from({ length: 1000 }, (_, i) => latency + i * 1e-7),
     latencyLessLag: Array.from({ length: 1000 }, (_, i) => latency - lag + i * 1e-7),
+    latencyPerRun: [Array.from({ length: 1000 }, (_, i) => latency + i * 1e-7)],
     ...o,
   });
   const host = fig('host-network', 0.001, 0, { late: 'host-network: the generator fell behind its schedule: 5.00 %' });
@@ -138,5 +139,42 @@ describe('a p99 ratio verdict beside the generator\'s lag', () => {
 
   test('no lag, nothing to say', () => {
     expect(lagCheck(slo, fig('cluster-ip', 0.002, 0), fig('host-network', 0.001, 0))).toEqual({ notes: [] });
+  });
+});
+
+describe('a failed p99 ratio must be reproduced by every repeat', () => {
+  const slo = { sli: 'clusterip_request_p99_ratio', thresholds: ['ratio<=3'], minSamples: 100 };
+  // constructed runs of 1,000 requests: ~1 ms each; a stalled run has its last 5 % queued 50 ms
+  const run = (ms: number, stalled = false): number[] => Array.from({ length: 1000 }, (_, i) => (stalled && i >= 950 ? 0.05 : ms / 1000) + i * 1e-8);
+  const figs = (path: PathFigures['path'], runs: number[][]): PathFigures => ({
+    path,
+    mode: 'open',
+    runs: runs.length,
+    requests: runs.flat().length,
+    failed: 0,
+    perSecond: 500,
+    intervalRates: [],
+    latency: runs.flat(),
+    latencyLessLag: runs.flat(),
+    latencyPerRun: runs,
+  });
+  const host = figs('host-network', [run(1), run(1)]);
+
+  test('one run\'s stall fails the pooled ratio, but not the other repeat: inconclusive, with each ratio', () => {
+    const c = repeatCheck(slo, figs('cluster-ip', [run(1, true), run(1)]), host);
+    expect(c.ratios[0]).toBeGreaterThan(3);
+    expect(c.ratios[1]).toBeCloseTo(1, 3);
+    expect(c.invalid).toMatch(/the pooled p99 ratio fails but 1 of 2 repeats do not \(repeat 1: \d+\.\d{3} \(fail\), repeat 2: 1\.000 \(pass\)\)/);
+  });
+
+  test('a slow path in every repeat fails as measured', () => {
+    expect(repeatCheck(slo, figs('cluster-ip', [run(1, true), run(1, true)]), host).invalid).toBeUndefined();
+    expect(repeatCheck(slo, figs('cluster-ip', [run(5), run(5)]), host).invalid).toBeUndefined();
+  });
+
+  test('a pass stands on the pooled samples', () => {
+    const c = repeatCheck(slo, figs('cluster-ip', [run(1.5), run(1)]), host);
+    expect(c.invalid).toBeUndefined();
+    expect(c.ratios[0]).toBeCloseTo(1.5, 2);
   });
 });
