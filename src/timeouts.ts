@@ -22,6 +22,8 @@ const DEADLINES = {
   loadgenRunMs: 10 * 60_000,
   /** one request through the API server's proxy */
   proxyRequestMs: 30_000,
+  /** one read through the API server's proxy, retries on timeouts and 5xx included */
+  proxyReadMs: 3 * 60_000,
   /** reading every flow record of a measurement from the agents */
   flowsCollectMs: 10 * 60_000,
   /** the agents' conntrack settle (a full table dump) */
