@@ -15,9 +15,10 @@ const META_SUITE = fileURLToPath(new URL('../../fixtures/report/meta-suite/', im
 function fakeModule(file: string, tests: Array<{ name: string; meta?: KubeSliMeta }>): TestModule {
   return {
     moduleId: file,
+    errors: () => [],
     children: {
       *allTests() {
-        for (const t of tests) yield { fullName: t.name, meta: () => (t.meta ? { kubeSli: t.meta } : {}) };
+        for (const t of tests) yield { fullName: t.name, meta: () => (t.meta ? { kubeSli: t.meta } : {}), result: () => ({ state: 'passed', errors: [] }) };
       },
     },
   } as unknown as TestModule;
