@@ -23,7 +23,7 @@ const WRAPPERS = ['cause', 'lastError', 'reason'] as const;
 export function infrastructureCause(e: unknown, depth = 0): { message: string } | undefined {
   if (depth > 8 || e === null || typeof e !== 'object') return undefined;
   const o = e as Record<string, unknown>;
-  if (o.infrastructure === true || o.name === 'InfrastructureError') return { message: typeof o.message === 'string' ? o.message : String(e) };
+  if (o.infrastructure === true || o.name === 'InfrastructureError') return { message: typeof o.message === 'string' ? o.message : 'InfrastructureError (no message)' };
   for (const k of WRAPPERS) {
     const found = infrastructureCause(o[k], depth + 1);
     if (found) return found;

@@ -32,6 +32,8 @@ const DEADLINES = {
   metricsScrapeMs: 15_000,
   /** one object of a bulk create or delete, retries included */
   bulkItemMs: 5 * 60_000,
+  /** one page of a paced collection delete, retries included */
+  deleteChunkMs: 5 * 60_000,
   /** `kube-sli gc`: everything of a session gone */
   gcMs: 120_000,
   /** lab: a daemon started by `lab up` (wrapper) execs the real program */
