@@ -89,7 +89,7 @@ describe.skipIf(labSkipReason !== undefined)('loadgen safety through pods/proxy'
     const seconds = (performance.now() - t0) / 1000;
     expect(e).toBeInstanceOf(InfrastructureError);
     const msg = (e as Error).message;
-    expect(msg).toMatch(/^GET pod lg-safety\/client-0:9\/time through the API server's proxy failed (\d+) times in [\d.]+ s \(the next attempt would start after the 4 s deadline\): \d+× HTTP 503; last: HTTP 503: .*connection refused/);
+    expect(msg).toMatch(/^GET pod lg-safety\/client-0:9\/time through the API server's proxy failed (\d+) times in [\d.]+ s \(the next attempt would start after the 4 s deadline\): \d+× HTTP 503; last: HTTP 503: .*error trying to reach service: .*10\.244\.\d+\.\d+:9/);
     expect(Number(/failed (\d+) times/.exec(msg)![1])).toBeGreaterThan(3);
     expect(seconds).toBeLessThan(4 + 2);
   });
