@@ -109,10 +109,12 @@ export async function pacedDelete(c: KubeClients, kind: PacedKind, namespace: st
   let deleted = 0;
   let requests = 0;
   let lastLine = t0;
+  let lastCount = -1;
   const progress = (force: boolean): void => {
     const now = performance.now();
-    if (!o.onProgress || (!force && now - lastLine < TIMEOUTS.progressEveryMs)) return;
+    if (!o.onProgress || (!force && now - lastLine < TIMEOUTS.progressEveryMs) || deleted === lastCount) return;
     lastLine = now;
+    lastCount = deleted;
     const s = (now - t0) / 1000;
     o.onProgress(`deleted ${fmt(deleted)}/${fmt(total)} ${noun} in ${namespace} (${(deleted / Math.max(s, 1e-3)).toFixed(0)}/s)`);
   };
