@@ -1,7 +1,7 @@
 // Run only by test/unit/report/infra-exit.test.ts, in a child vitest: a read through the API
 // server's proxy toward an address where nothing listens (a real refused connection, tried
 // again until its deadline), or an ordinary failed assertion.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
@@ -21,8 +21,12 @@ users: [{ name: u, user: { token: t } }]
 contexts: [{ name: c, context: { cluster: c, user: u } }]
 `,
   );
-  const clients = kubeClients(join(dir, 'config'));
-  await proxyJson(clients, { kind: 'pod', namespace: 'ns', name: 'prober-0', port: 8090 }, '/probes/p1', { deadlineMs: 1500, timeoutMs: 500 });
+  try {
+    const clients = kubeClients(join(dir, 'config'));
+    await proxyJson(clients, { kind: 'pod', namespace: 'ns', name: 'prober-0', port: 8090 }, '/probes/p1', { deadlineMs: 1500, timeoutMs: 500 });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('an assertion that fails', () => {
