@@ -9,6 +9,8 @@ import { renderJUnit } from './render/junit.js';
 import { renderConformanceMarkdown, renderMarkdown } from './render/markdown.js';
 import { renderConsole } from './render/text.js';
 import { firstLine, renderFailures, type FailedTest } from './render/failures.js';
+import { EXIT } from '../src/cli/exit-codes.js';
+import { infrastructureCause } from '../src/infrastructure-error.js';
 
 // The kube-sli vitest reporter. Suites attach their SLI results to the test's meta
 // (src/report attachSliResults → task.meta.kubeSli: series already built and evaluated in
@@ -97,6 +99,33 @@ export function failedTests(modules: ReadonlyArray<TestModule>, root: string): F
   return out;
 }
 
+/** Tests (or files, or the run) that ended on an InfrastructureError, with its message. */
+export function infrastructureFailures(modules: ReadonlyArray<TestModule>, unhandled: ReadonlyArray<unknown> = []): { where: string; message: string }[] {
+  const out: { where: string; message: string }[] = [];
+  for (const m of modules) {
+    for (const e of m.errors()) {
+      const c = infrastructureCause(e);
+      if (c) out.push({ where: m.moduleId, message: c.message });
+    }
+    for (const t of m.children.allTests()) {
+      const r = t.result();
+      if (r.state !== 'failed') continue;
+      for (const e of r.errors ?? []) {
+        const c = infrastructureCause(e);
+        if (c) {
+          out.push({ where: t.fullName, message: c.message });
+          break;
+        }
+      }
+    }
+  }
+  for (const e of unhandled) {
+    const c = infrastructureCause(e);
+    if (c) out.push({ where: 'unhandled', message: c.message });
+  }
+  return out;
+}
+
 export class KubeSliReporter implements Reporter {
   protected vitest: Vitest | undefined;
   protected startedAt = new Date();
@@ -122,7 +151,8 @@ export class KubeSliReporter implements Reporter {
     else process.stdout.write(text);
   }
 
-  async onTestRunEnd(modules: ReadonlyArray<TestModule>): Promise<void> {
+  async onTestRunEnd(modules: ReadonlyArray<TestModule>, unhandled: ReadonlyArray<unknown> = []): Promise<void> {
+    const infra = infrastructureFailures(modules, unhandled);
     const doc = collectReport({
       modules,
       root: this.vitest?.config.root ?? process.cwd(),
@@ -138,6 +168,12 @@ export class KubeSliReporter implements Reporter {
     await this.emit(doc);
     const failures = renderFailures(failedTests(modules, this.vitest?.config.root ?? process.cwd()));
     if (failures && (this.options.formats ?? ALL_FORMATS).includes('console')) this.log(failures);
+    if (infra.length > 0) {
+      // vitest has set 1 (a failed test) already; a run that could not measure is not a
+      // breached SLO, and no verdict of the run outweighs that
+      this.log(`kube-sli: infrastructure error, exit ${EXIT.infrastructure} (the run could not measure; not an SLO verdict):\n${infra.map((f) => `  ${f.where}: ${f.message}`).join('\n')}\n`);
+      process.exitCode = EXIT.infrastructure;
+    }
   }
 
   /** Write the configured formats for a document (also usable without vitest). */

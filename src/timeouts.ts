@@ -22,6 +22,8 @@ const DEADLINES = {
   loadgenRunMs: 10 * 60_000,
   /** one request through the API server's proxy */
   proxyRequestMs: 30_000,
+  /** one read through the API server's proxy, retries on timeouts and 5xx included */
+  proxyReadMs: 3 * 60_000,
   /** reading every flow record of a measurement from the agents */
   flowsCollectMs: 10 * 60_000,
   /** the agents' conntrack settle (a full table dump) */
@@ -30,6 +32,8 @@ const DEADLINES = {
   metricsScrapeMs: 15_000,
   /** one object of a bulk create or delete, retries included */
   bulkItemMs: 5 * 60_000,
+  /** one page of a paced collection delete, retries included */
+  deleteChunkMs: 5 * 60_000,
   /** `kube-sli gc`: everything of a session gone */
   gcMs: 120_000,
   /** lab: a daemon started by `lab up` (wrapper) execs the real program */

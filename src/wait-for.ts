@@ -3,6 +3,7 @@
 // thing that went wrong (the condition's last error or its last reported state), so a
 // stuck wait explains itself.
 import { inspect } from 'node:util';
+import { InfrastructureError } from './infrastructure-error.js';
 
 export interface WaitOptions {
   /** deadline in ms (take it from TIMEOUTS) */
@@ -64,7 +65,8 @@ function pause(ms: number, signal?: AbortSignal): Promise<void> {
 /**
  * Polls `condition` every `interval` ms until it returns a value (anything but undefined,
  * false or { pending }). A condition that throws is tried again; the last error is in the
- * timeout message. Throw StopWaiting(e) to give up at once with e.
+ * timeout message. Throw StopWaiting(e) to give up at once with e; an InfrastructureError
+ * (retried within its own deadline already) also ends the wait at once.
  */
 export async function waitFor<T>(condition: () => Attempt<T> | Promise<Attempt<T>>, o: WaitOptions): Promise<T> {
   if (!(o.timeout >= 0) || (typeof o.interval === 'number' && !(o.interval > 0))) {
@@ -83,6 +85,8 @@ export async function waitFor<T>(condition: () => Attempt<T> | Promise<Attempt<T
       } else if (r !== undefined && r !== false) return r;
     } catch (e) {
       if (e instanceof StopWaiting) throw e.reason;
+      // it spent its own retries and deadline already: waiting longer here would not help
+      if (e instanceof InfrastructureError) throw e;
       lastError = e;
     }
     const left = deadline - performance.now();

@@ -152,7 +152,7 @@ export async function detectFacts(clients: KubeClients, o: DetectOptions = {}): 
   const why: string[] = [];
   for (const n of nodes) {
     try {
-      proxyMode = (await proxyText(clients, { kind: 'node', name: n.name, port }, '/proxyMode', { timeoutMs: 5000 })).trim();
+      proxyMode = (await proxyText(clients, { kind: 'node', name: n.name, port }, '/proxyMode', { timeoutMs: 5000, retry: false })).trim();
       sources.proxyMode = `kube-proxy /proxyMode on node ${n.name} (port ${port})`;
       break;
     } catch (e) {

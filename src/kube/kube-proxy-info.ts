@@ -34,7 +34,7 @@ export function kubeProxyInfo(f: Families): KubeProxyInfo {
 
 /** A node's kube-proxy through nodes/<node>:<port>/proxy/metrics. */
 export async function readKubeProxyInfo(clients: KubeClients, node: string, port = 10249): Promise<KubeProxyInfo> {
-  const text = await proxyText(clients, { kind: 'node', name: node, port }, '/metrics', { timeoutMs: TIMEOUTS.metricsScrapeMs });
+  const text = await proxyText(clients, { kind: 'node', name: node, port }, '/metrics', { timeoutMs: TIMEOUTS.metricsScrapeMs, retry: false });
   return kubeProxyInfo(await parseMetrics(text));
 }
 

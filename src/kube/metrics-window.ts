@@ -224,7 +224,7 @@ export function kubeProxySources(clients: KubeClients, nodes: string[], o: { por
   return nodes.map((node) => ({
     name: `kube-proxy ${node} (nodes/proxy :${port})`,
     node,
-    read: () => proxyText(clients, { kind: 'node', name: node, port }, '/metrics', { timeoutMs: o.timeoutMs ?? TIMEOUTS.metricsScrapeMs }),
+    read: () => proxyText(clients, { kind: 'node', name: node, port }, '/metrics', { timeoutMs: o.timeoutMs ?? TIMEOUTS.metricsScrapeMs, retry: false }),
   }));
 }
 

@@ -195,7 +195,7 @@ export interface KubeletScrape {
 /** The kubelet's pod start and sandbox histograms, through nodes/<node>/proxy/metrics. */
 export async function scrapeKubelet(clients: KubeClients, node: string): Promise<KubeletScrape> {
   try {
-    const text = await proxyText(clients, { kind: 'node', name: node }, '/metrics', { timeoutMs: TIMEOUTS.metricsScrapeMs });
+    const text = await proxyText(clients, { kind: 'node', name: node }, '/metrics', { timeoutMs: TIMEOUTS.metricsScrapeMs, retry: false });
     const f = await parseMetrics(text);
     const podStart = histogram(f, POD_START_SLI);
     const runPodSandbox = histogram(f, RUNTIME_OPERATIONS, { operation_type: 'run_podsandbox' });

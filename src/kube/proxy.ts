@@ -4,7 +4,17 @@
 // client-node has typed helpers for these but they return bodies as strings without
 // status or headers, and they open a TLS connection per call; this is one https.request
 // with the kubeconfig's credentials and a keep-alive agent.
+//
+// A loaded API server answers its proxy late (no answer within the per-request timeout)
+// or with a 5xx of its own (503 when it cannot reach the pod, 504 when the pod answered too
+// late): reads (GET, and requests the caller marks idempotent) are tried again with
+// exponential backoff and jitter ("Exponential Backoff And Jitter", AWS Architecture
+// Blog, https://aws.amazon.com/blogs/architecture/exponential-backoff-and-jitter/) until
+// TIMEOUTS.proxyReadMs. A read still failing then is an InfrastructureError: the run
+// could not measure, which the reporter turns into exit code 3.
+import { InfrastructureError } from '../infrastructure-error.js';
 import { TIMEOUTS } from '../timeouts.js';
+import { StopWaiting, waitFor, WaitTimeoutError } from '../wait-for.js';
 import http from 'node:http';
 import https from 'node:https';
 import type { KubeClients } from './clients.js';
@@ -25,6 +35,8 @@ export class ProxyError extends Error {
   constructor(
     message: string,
     readonly status?: number,
+    /** the request got no answer within its timeout */
+    readonly timedOut = false,
   ) {
     super(message);
   }
@@ -63,11 +75,110 @@ export interface ProxyRequestOptions {
   timeoutMs?: number;
   /** extra request headers; pods/proxy forwards them (but drops Authorization) */
   headers?: Record<string, string>;
+  /** try again on timeouts, broken connections, 429 and 5xx until deadlineMs (default: GET;
+   * a POST that may safely be repeated opts in, a read with its own fallback opts out) */
+  retry?: boolean;
+  /** how long to keep trying (default TIMEOUTS.proxyReadMs); each attempt has timeoutMs */
+  deadlineMs?: number;
 }
 
+/** What went wrong with one attempt. */
+export type ProxyFailure =
+  | { kind: 'timeout' }
+  /** the connection to the API server failed (reset, refused) */
+  | { kind: 'network'; message: string }
+  | { kind: 'status'; status: number; retryAfterSeconds?: number };
+
+export interface RetryPolicy {
+  /** pause before the second attempt (before jitter) */
+  firstDelayMs: number;
+  /** the pause doubles per attempt up to this */
+  maxDelayMs: number;
+  /** no attempt starts after this much time since the first */
+  deadlineMs: number;
+}
+
+export const PROXY_RETRY: Omit<RetryPolicy, 'deadlineMs'> = { firstDelayMs: 250, maxDelayMs: 8000 };
+
+export type RetryDecision = { retry: true; delayMs: number } | { retry: false; why: string };
+
+/**
+ * Whether attempt `attempt` (0 = the first) that failed with `f`, `elapsedMs` after the
+ * first attempt started, is tried again, and after which pause: timeouts, broken
+ * connections, 429 and every 5xx are; other answers are the target's own and final.
+ * The pause is the capped exponential with "equal jitter" (half fixed, half random), or the
+ * server's Retry-After when it names one; never past the deadline.
+ */
+export function proxyRetryDecision(f: ProxyFailure, attempt: number, elapsedMs: number, p: RetryPolicy, random: () => number = Math.random): RetryDecision {
+  if (f.kind === 'status' && f.status !== 429 && f.status < 500) return { retry: false, why: `HTTP ${f.status} is the target's answer, not a transient failure` };
+  const backoff = Math.min(p.maxDelayMs, p.firstDelayMs * 2 ** attempt);
+  const delayMs = f.kind === 'status' && f.retryAfterSeconds !== undefined && f.retryAfterSeconds > 0 ? Math.min(p.maxDelayMs, f.retryAfterSeconds * 1000) : backoff / 2 + (backoff / 2) * random();
+  if (elapsedMs + delayMs >= p.deadlineMs) return { retry: false, why: `the next attempt would start after the ${p.deadlineMs / 1000} s deadline` };
+  return { retry: true, delayMs };
+}
+
+function failureText(f: ProxyFailure, timeoutMs: number): string {
+  return f.kind === 'timeout' ? `no answer within ${timeoutMs} ms` : f.kind === 'network' ? (f.message.split(': ').at(-1) ?? f.message) : `HTTP ${f.status}`;
+}
+
+/**
+ * One request through the API server's proxy. Reads (GET, unless `retry: false`; a POST with `retry: true`) are tried
+ * again on timeouts, broken connections, 429 and 5xx until `deadlineMs`; then an
+ * InfrastructureError names every attempt's failure. Other answers are returned as they are.
+ */
 export async function proxyRequest(clients: KubeClients, target: ProxyTarget, path: string, o: ProxyRequestOptions = {}): Promise<ProxyResponse> {
+  const method = o.method ?? 'GET';
+  const timeoutMs = o.timeoutMs ?? TIMEOUTS.proxyRequestMs;
+  if (!(o.retry ?? method === 'GET')) return attempt(clients, target, path, o, timeoutMs);
+  const policy: RetryPolicy = { ...PROXY_RETRY, deadlineMs: o.deadlineMs ?? TIMEOUTS.proxyReadMs };
+  const what = `${method} ${describeTarget(target)}${path}`;
+  const t0 = performance.now();
+  /** each failed attempt: what kind of failure, and the last one in full */
+  const seen: string[] = [];
+  let last = '';
+  let lastStatus: number | undefined;
+  let delayMs = 0;
+  const giveUp = (why: string): InfrastructureError => {
+    const elapsed = ((performance.now() - t0) / 1000).toFixed(1);
+    const counts = [...new Set(seen)].map((k) => `${seen.filter((x) => x === k).length}× ${k}`).join(', ');
+    return new InfrastructureError(`${what} through the API server's proxy failed ${seen.length} times in ${elapsed} s (${why}): ${counts}; last: ${last}`, {
+      cause: new ProxyError(last, lastStatus),
+    });
+  };
+  try {
+    return await waitFor(
+      async () => {
+        const timeout = Math.max(1, Math.min(timeoutMs, policy.deadlineMs - (performance.now() - t0)));
+        let failure: ProxyFailure;
+        let answer: ProxyResponse | undefined;
+        try {
+          answer = await attempt(clients, target, path, o, timeout);
+          if (answer.status !== 429 && answer.status < 500) return answer;
+          const ra = Number(answer.headers['retry-after']);
+          failure = { kind: 'status', status: answer.status, ...(Number.isFinite(ra) && ra > 0 ? { retryAfterSeconds: ra } : {}) };
+          lastStatus = answer.status;
+        } catch (e) {
+          if (!(e instanceof ProxyError)) throw new StopWaiting(e as Error);
+          failure = e.timedOut ? { kind: 'timeout' } : { kind: 'network', message: e.message };
+        }
+        seen.push(failureText(failure, timeout));
+        last = answer ? `HTTP ${answer.status}: ${answer.text.trim().slice(0, 300)}` : failure.kind === 'network' ? failure.message : seen.at(-1)!;
+        const d = proxyRetryDecision(failure, seen.length - 1, performance.now() - t0, policy);
+        if (!d.retry) throw new StopWaiting(giveUp(d.why));
+        delayMs = d.delayMs;
+        throw new ProxyError(last, lastStatus);
+      },
+      { timeout: policy.deadlineMs, interval: () => delayMs, what },
+    );
+  } catch (e) {
+    throw e instanceof WaitTimeoutError ? giveUp(`not answered within the ${policy.deadlineMs / 1000} s deadline`) : e;
+  }
+}
+
+async function attempt(clients: KubeClients, target: ProxyTarget, path: string, o: ProxyRequestOptions, timeoutMs: number): Promise<ProxyResponse> {
   const cluster = clients.config.getCurrentCluster();
-  if (!cluster) throw new ProxyError('the kubeconfig has no current cluster');
+  // not a ProxyError: nothing to try again
+  if (!cluster) throw new Error('the kubeconfig has no current cluster');
   const url = new URL(proxyPath(target, path), cluster.server);
   const opts: https.RequestOptions = { method: o.method ?? 'GET', headers: {} };
   await clients.config.applyToHTTPSOptions(opts);
@@ -82,16 +193,15 @@ export async function proxyRequest(clients: KubeClients, target: ProxyTarget, pa
     headers['content-type'] = 'application/json';
     headers['content-length'] = String(Buffer.byteLength(body));
   }
-  const timeoutMs = o.timeoutMs ?? TIMEOUTS.proxyRequestMs;
   return new Promise<ProxyResponse>((resolve, reject) => {
     const request = url.protocol === 'http:' ? http.request : https.request;
     const req = request(url, { method: opts.method, headers, agent: url.protocol === 'https:' ? agent : undefined, auth: opts.auth }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (d: Buffer) => chunks.push(d));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
+      res.on('error', (e) => reject(new ProxyError(`${o.method ?? 'GET'} ${describeTarget(target)}${path}: the answer broke off: ${e.message}`)));
     });
-    req.setTimeout(timeoutMs, () => req.destroy(new ProxyError(`${o.method ?? 'GET'} ${describeTarget(target)}${path}: no answer within ${timeoutMs} ms`)));
+    req.setTimeout(timeoutMs, () => req.destroy(new ProxyError(`${o.method ?? 'GET'} ${describeTarget(target)}${path}: no answer within ${timeoutMs} ms`, undefined, true)));
     req.on('error', (e) => reject(e instanceof ProxyError ? e : new ProxyError(`${o.method ?? 'GET'} ${describeTarget(target)}${path} via ${cluster.server}: ${e.message}`)));
     req.end(body);
   });

@@ -5,6 +5,7 @@
 import type * as k8s from '@kubernetes/client-node';
 import { bulk, type BulkOptions, type BulkResult } from './bulk.js';
 import { apiStatus, type KubeClients } from './clients.js';
+import { pacedDelete, type PacedDeleteOptions, type PacedDeleteResult } from './paced-delete.js';
 import { sessionLabels, sessionSelector } from './session.js';
 
 export const TRIGGER_TIME_ANNOTATION = 'endpoints.kubernetes.io/last-change-trigger-time';
@@ -126,20 +127,14 @@ export async function createServiceSet(clients: KubeClients, spec: ServiceSetSpe
 }
 
 /**
- * Deletes this session's Services and EndpointSlices in a namespace. EndpointSlices go in
- * one collection delete; Services one by one with bounded concurrency, because the API
- * server deletes a Service collection sequentially (releasing each ClusterIP) and drops
- * the request at its 60 s timeout with thousands of them.
+ * Deletes this session's EndpointSlices, then its Services, in a namespace at the API
+ * server's pace with progress (paced-delete.ts: collection deletes a page at a time; the
+ * API server deletes a Service collection sequentially, releasing each ClusterIP, and
+ * drops a request for thousands at its 60 s timeout).
  */
-export async function deleteSessionServices(clients: KubeClients, namespace: string, session: string, o: BulkOptions = {}): Promise<BulkResult> {
+export async function deleteSessionServices(clients: KubeClients, namespace: string, session: string, o: PacedDeleteOptions = {}): Promise<{ slices: PacedDeleteResult; services: PacedDeleteResult }> {
   const labelSelector = sessionSelector(session);
-  await clients.discovery.deleteCollectionNamespacedEndpointSlice({ namespace, labelSelector });
-  const names: string[] = [];
-  let _continue: string | undefined;
-  do {
-    const page = await clients.core.listNamespacedService({ namespace, labelSelector, limit: 1000, _continue });
-    names.push(...page.items.map((s) => s.metadata!.name!));
-    _continue = page.metadata?._continue || undefined;
-  } while (_continue);
-  return bulk(names, (name) => clients.core.deleteNamespacedService({ namespace, name }), { concurrency: 32, ...o, tolerate: [404, ...(o.tolerate ?? [])] });
+  const slices = await pacedDelete(clients, 'endpointslices', namespace, labelSelector, o);
+  const services = await pacedDelete(clients, 'services', namespace, labelSelector, o);
+  return { slices, services };
 }

@@ -59,7 +59,13 @@ describe.skipIf(labSkipReason !== undefined)('src/kube against a real API server
     expect(Date.parse(slice.metadata!.annotations![TRIGGER_TIME_ANNOTATION]!)).toBeGreaterThan(Date.now() - 10 * 60_000);
     expect(slice.endpoints?.map((e) => e.addresses[0])).toEqual(['10.244.250.8', '10.244.251.8']);
 
-    await deleteSessionServices(admin, namespace, session);
+    const lines: string[] = [];
+    const d = await deleteSessionServices(admin, namespace, session, { onProgress: (l) => lines.push(l) });
+    console.log(`deleted ${2 * COUNT} objects in ${(d.slices.seconds + d.services.seconds).toFixed(1)} s with ${d.slices.requests + d.services.requests} collection deletes`);
+    // collection deletes a page at a time (v1.34 has them for both), with progress
+    expect([d.slices.total, d.services.total, d.slices.oneByOne, d.services.oneByOne]).toEqual([COUNT, COUNT, false, false]);
+    expect(d.services.requests).toBeLessThan(COUNT / 10);
+    expect(lines.at(-1)).toMatch(new RegExp(`^deleted 1,000/1,000 Services in ${namespace} \\(\\d+/s\\)$`));
     const left = await admin.core.listNamespacedService({ namespace, labelSelector: `${SESSION_LABEL}=${session}` });
     const leftSlices = await admin.discovery.listNamespacedEndpointSlice({ namespace, labelSelector: `${SESSION_LABEL}=${session}` });
     expect(left.items.length + leftSlices.items.length).toBe(0);

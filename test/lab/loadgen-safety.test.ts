@@ -1,6 +1,8 @@
 // The loadgen's confinement and control token, end to end on the embedded lab: a real
 // kube-apiserver's pods/proxy forwards the token header to the loadgen pod (and nothing
-// else gets in), and a target outside the cluster's Service and pod CIDRs is refused.
+// else gets in), and a target outside the cluster's Service and pod CIDRs is refused; a
+// read the API server cannot forward is tried again until its deadline, then reported as
+// an infrastructure error.
 // Needs Linux + root.
 //   npx vitest run --project lab test/lab/loadgen-safety.test.ts
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -11,6 +13,7 @@ import { startLoadgens, type Loadgen } from '../../fixtures/loadgen.js';
 import { kubeClients, type KubeClients } from '../../src/kube/clients.js';
 import { detectFacts, type ClusterFacts } from '../../src/kube/facts.js';
 import { closeProxyAgent, proxyRequest } from '../../src/kube/proxy.js';
+import { InfrastructureError } from '../../src/infrastructure-error.js';
 import { sessionLabels } from '../../src/kube/session.js';
 import { labDown, labUp } from '../../src/lab/lab.js';
 import { defaultKitImage } from '../../src/kube/images.js';
@@ -78,5 +81,16 @@ describe.skipIf(labSkipReason !== undefined)('loadgen safety through pods/proxy'
     const kubernetes = await clients.core.readNamespacedService({ namespace: 'default', name: 'kubernetes' });
     const probe = await lg.startProbe({ host: kubernetes.spec!.clusterIP!, port: 443, timeoutMs: 1000 });
     expect(probe.id).toMatch(/^p\d+$/);
+  });
+
+  it("a read toward a pod port where nothing listens: the API server's 503, tried again with backoff, ends in an InfrastructureError naming it", async () => {
+    const t0 = performance.now();
+    const e = await proxyRequest(clients, { ...lg.target, port: 9 }, '/time', { deadlineMs: 4000, timeoutMs: 2000 }).catch((x: unknown) => x);
+    const seconds = (performance.now() - t0) / 1000;
+    expect(e).toBeInstanceOf(InfrastructureError);
+    const msg = (e as Error).message;
+    expect(msg).toMatch(/^GET pod lg-safety\/client-0:9\/time through the API server's proxy failed (\d+) times in [\d.]+ s \(the next attempt would start after the 4 s deadline\): \d+× HTTP 503; last: HTTP 503: .*error trying to reach service: .*10\.244\.\d+\.\d+:9/);
+    expect(Number(/failed (\d+) times/.exec(msg)![1])).toBeGreaterThan(3);
+    expect(seconds).toBeLessThan(4 + 2);
   });
 });

@@ -1,6 +1,7 @@
 // The SLO suites as a user runs them (`vitest run --project slo`), against the embedded
 // lab: the default profile passes in nftables mode; the first-packet scaling SLO catches
-// iptables at 10,000 Services and says why; and `kube-sli gc` removes everything a run
+// iptables at 10,000 Services and says why (both on a lab the run brings and takes down,
+// so no file deletes its Services one by one at the end); and `kube-sli gc` removes everything a run
 // killed with SIGKILL left in the cluster. Each run is a child vitest with its own lab
 // state dir and report dir. Needs Linux + root.
 import { spawn } from 'node:child_process';
@@ -85,6 +86,9 @@ describe.skipIf(!!labSkipReason)('SLO suites against the lab', () => {
     expect(new Set(judged.map((s) => s.sli))).toEqual(new Set(Object.values(SLI)));
     expect(report.environment.proxyMode).toBe('nftables');
     expect(report.environment.provider).toBe('lab');
+    // the run's own lab: each file leaves its objects, the next removes them before it starts
+    expect(output).toMatch(/removing namespace sli-\S+ of an earlier file of this run/);
+    expect(output).not.toMatch(/deleting \d+ Services/);
     await expectLabGone(stateDir);
   }, 20 * 60_000);
 
@@ -110,6 +114,9 @@ describe.skipIf(!!labSkipReason)('SLO suites against the lab', () => {
     for (const s of report.series.filter((x) => x.sli === SLI.firstPacket && x.verdict)) expect(s.verdict!.status).toBe('pass');
     expect(report.environment.proxyMode).toBe('iptables');
     expect(output).toMatch(/FAIL first_packet_latency_scaling_ratio/);
+    // the lab goes down at the end: its 10,000 Services are not deleted one by one first
+    expect(output).toMatch(/leaving 9999 Services to the cluster's teardown/);
+    expect(output).not.toMatch(/deleting \d+ Services/);
     await expectLabGone(stateDir);
   }, 25 * 60_000);
 

@@ -18,7 +18,7 @@ function fakeModule(file: string, tests: Array<{ name: string; meta?: KubeSliMet
     errors: () => [],
     children: {
       *allTests() {
-        for (const t of tests) yield { fullName: t.name, meta: () => (t.meta ? { kubeSli: t.meta } : {}), result: () => ({ state: 'passed' }) };
+        for (const t of tests) yield { fullName: t.name, meta: () => (t.meta ? { kubeSli: t.meta } : {}), result: () => ({ state: 'passed', errors: [] }) };
       },
     },
   } as unknown as TestModule;
