@@ -231,6 +231,33 @@ export async function waitHollowReady(api: k8s.CoreV1Api, recs: readonly Process
   });
 }
 
+export interface ProcessMemory {
+  /** resident, shared pages counted whole in every process that maps them */
+  rssBytes: number;
+  /** proportional set size: each shared page divided among the processes that map it */
+  pssBytes: number;
+  /** unique set size: pages only this process maps (Private_Clean + Private_Dirty), what its exit frees */
+  ussBytes: number;
+  /** anonymous memory (heap, stacks), shared or not */
+  anonBytes: number;
+}
+
+/** /proc/<pid>/smaps_rollup text (Linux >= 4.14) in bytes. Pure. */
+export function parseSmapsRollup(text: string): ProcessMemory {
+  const kB = (field: string): number => {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(text);
+    if (!m) throw new Error(`smaps_rollup has no ${field} line (Linux >= 4.14 has it)`);
+    return Number(m[1]) * 1024;
+  };
+  return { rssBytes: kB('Rss'), pssBytes: kB('Pss'), ussBytes: kB('Private_Clean') + kB('Private_Dirty'), anonBytes: kB('Anonymous') };
+}
+
+/** PSS, USS and RSS of a process (undefined when gone). */
+export async function processMemory(pid: number): Promise<ProcessMemory | undefined> {
+  const t = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8').catch(() => undefined);
+  return t ? parseSmapsRollup(t) : undefined;
+}
+
 /** VmRSS of a process in bytes (undefined when gone). */
 export async function processRssBytes(pid: number): Promise<number | undefined> {
   const t = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => undefined);
