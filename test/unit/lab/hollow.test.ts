@@ -64,6 +64,12 @@ describe('memory estimate', () => {
     expect(msg).toContain(`Fix: --hollow-nodes ${fits} or fewer`);
   });
 
+  it('at the measured 27 MiB per hollow node (PSS + control-plane growth), 500 fit from 21 GiB available, 483 at 20 GiB', () => {
+    expect(HOLLOW_NODE_RSS_BYTES).toBe(27 * MiB);
+    expect(hollowNodesProblem(500, 21 * GiB)).toBeUndefined();
+    expect(hollowNodesProblem(500, 20 * GiB)).toMatch(/Fix: --hollow-nodes 483 or fewer/);
+  });
+
   it('refuses counts outside 0..MAX_HOLLOW_NODES whatever the memory', () => {
     for (const n of [-1, 1.5, MAX_HOLLOW_NODES + 1]) expect(hollowNodesProblem(n, 1e15)).toMatch(/must be a whole number from 0 to/);
   });
