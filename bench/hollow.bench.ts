@@ -6,11 +6,17 @@
 // each point's load is created — per 10 hollow nodes one Deployment of 20 pods that select
 // and tolerate hollow nodes, behind its own ClusterIP Service — and the programming-latency
 // suite (suites/programming-latency.slo.test.ts, the kit's own measurement: a prober on a
-// real node connects to each new Service's ClusterIP every 10 ms) runs against the lab as
-// a user runs it, with a reduced workload. Memory per hollow kubelet is read from
-// /proc/<pid>/status of every recorded hollow process (private RssAnon, and VmRSS, which
-// also counts kube-lab's code shared by all of them). The count that fits is the estimate
-// lab up enforces, from MemAvailable.
+// real node connects to each new Service's ClusterIP every 10 ms) and the network-ready
+// suite (suites/network-ready.slo.test.ts: the real nodes' pods, steady and under flux)
+// run against the lab as a user runs them, with a reduced workload (points not in
+// suitesAt measure memory only). Memory per hollow kubelet is read from
+// /proc/<pid>/smaps_rollup of every recorded hollow process: USS (pages only it maps,
+// what its exit frees), PSS (shared pages divided among their users) and RSS (which
+// counts kube-lab's code, shared page cache, whole in each); MemAvailable and the control
+// plane's RSS beside them show what the API server and etcd pay for the nodes. The count
+// that fits is the estimate lab up enforces, from MemAvailable. A point whose hollow
+// nodes do not all become Ready is recorded with how many did and the error, and ends
+// the run.
 //
 // What hollow pods are not: every hollow pod reports the fake runtime's one sandbox IP
 // (192.168.192.168), so their EndpointSlices carry many endpoints for the API server and
@@ -21,7 +27,9 @@ import { join } from 'node:path';
 import type * as k8s from '@kubernetes/client-node';
 import { kubeClients, type KubeClients } from '../src/kube/clients.js';
 import { freeControlPlanePorts } from '../src/lab/control-plane/index.js';
-import { HOLLOW_NODE_SELECTOR, HOLLOW_TOLERATION, hollowFit, memAvailableBytes, processRssBytes, HOLLOW_NODE_RSS_BYTES } from '../src/lab/hollow.js';
+import { HOLLOW_LABEL, HOLLOW_NODE_SELECTOR, HOLLOW_TOLERATION, hollowFit, memAvailableBytes, processMemory, processRssBytes, HOLLOW_NODE_RSS_BYTES } from '../src/lab/hollow.js';
+import { isRecordedProcessAlive } from '../src/lab/control-plane/process.js';
+import { READY_SOURCES } from '../src/sli/network-ready.js';
 import { PAUSE_IMAGE } from '../src/lab/images/refs.js';
 import { addHollowNodes, labDown, labUp } from '../src/lab/lab.js';
 import { readLabState } from '../src/lab/state.js';
@@ -41,9 +49,19 @@ export interface HollowPoint {
   addSeconds: number;
   /** seconds until every load pod was Running */
   loadRunningSeconds: number;
-  rssAnonMiBMean: number;
-  rssAnonMiBMax: number;
-  vmRssMiBMean: number;
+  /** hollow kubelet processes read, and per process: USS, PSS, RSS, anonymous (MiB) */
+  memory: { processes: number; ussMiBMean: number; ussMiBMax: number; pssMiBMean: number; rssMiBMean: number; anonMiBMean: number };
+  /** VmRSS of the control plane's processes (MiB) after the load */
+  controlPlaneRssMiB: Record<string, number>;
+  /** hollow Nodes Ready at the end of the point (when adding failed: how many made it) */
+  readyHollowNodes: number;
+  /** MemAvailable after the point's nodes and load (GiB) */
+  memAvailableAfterGiB: number;
+  /** network-ready suite on the real nodes: per phase, per source p50/p99 (seconds), pods, failed ratio, flux throughput */
+  netready: { phase: string; source: string; count: number; p50: number | null; p99: number | null; verdict: string }[];
+  netreadyOther: { what: string; value: number | null; verdict: string }[];
+  netreadyExit: number;
+  netreadySeconds: number;
   /** per programming-latency case: samples, p50, p99 (seconds), verdict */
   programming: { case: string; count: number; p50: number | null; p99: number | null; verdict: string }[];
   suiteExit: number;
@@ -106,23 +124,62 @@ async function createLoad(c: KubeClients, from: number, to: number): Promise<num
   return made;
 }
 
-async function hollowRss(stateDir: string): Promise<{ anon: number[]; vm: number[] }> {
-  const s = await readLabState(stateDir);
-  const anon: number[] = [];
-  const vm: number[] = [];
-  for (const p of s?.processes.filter((x) => x.name.startsWith('hollow/')) ?? []) {
-    const t = await readFile(`/proc/${p.pid}/status`, 'utf8').catch(() => '');
-    const a = /^RssAnon:\s+(\d+)\s+kB$/m.exec(t);
-    if (a) anon.push(Number(a[1]) * 1024);
-    const v = await processRssBytes(p.pid);
-    if (v !== undefined) vm.push(v);
-  }
-  return { anon, vm };
-}
-
 const mean = (xs: number[]): number => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
 
-export async function benchHollow(o: { counts?: number[]; log?: (line: string) => void } = {}): Promise<HollowFigures> {
+/** USS, PSS, RSS of every live recorded hollow kubelet (only PIDs whose /proc still matches their record). */
+async function hollowMemory(stateDir: string): Promise<HollowPoint['memory']> {
+  const s = await readLabState(stateDir);
+  const m: { uss: number; pss: number; rss: number; anon: number }[] = [];
+  for (const p of s?.processes.filter((x) => x.name.startsWith('hollow/')) ?? []) {
+    if (!(await isRecordedProcessAlive(p))) continue;
+    const x = await processMemory(p.pid);
+    if (x) m.push({ uss: x.ussBytes, pss: x.pssBytes, rss: x.rssBytes, anon: x.anonBytes });
+  }
+  return {
+    processes: m.length,
+    ussMiBMean: mean(m.map((x) => x.uss)) / MiB,
+    ussMiBMax: m.length ? Math.max(...m.map((x) => x.uss)) / MiB : NaN,
+    pssMiBMean: mean(m.map((x) => x.pss)) / MiB,
+    rssMiBMean: mean(m.map((x) => x.rss)) / MiB,
+    anonMiBMean: mean(m.map((x) => x.anon)) / MiB,
+  };
+}
+
+async function controlPlaneRss(stateDir: string): Promise<Record<string, number>> {
+  const s = await readLabState(stateDir);
+  const out: Record<string, number> = {};
+  for (const p of s?.processes.filter((x) => /^(etcd|kube-apiserver|kube-controller-manager|kube-scheduler)$/.test(x.name)) ?? []) {
+    const v = await processRssBytes(p.pid);
+    if (v !== undefined) out[p.name] = v / MiB;
+  }
+  return out;
+}
+
+async function readyHollow(c: KubeClients): Promise<number> {
+  const list = await c.core.listNode({ labelSelector: `${HOLLOW_LABEL}=true` }).catch(() => undefined);
+  return list?.items.filter((n) => n.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')).length ?? -1;
+}
+
+/** The network-ready suite on the real nodes; its per-source figures from the report. */
+async function runNetready(kubeconfig: string, point: HollowPoint, log: (l: string) => void): Promise<void> {
+  const reportDir = await mkdtemp(join(tmpdir(), 'ksli-bhn-'));
+  const s0 = Date.now();
+  const r = await runSloSuites(['suites/network-ready.slo.test.ts'], { KUBECONFIG: kubeconfig, NETREADY_PODS: '10', NETREADY_RATE: '1', NETREADY_FLUX_RATE: '2', NETREADY_FLUX_SECONDS: '10', SLI_TIMEOUT_FACTOR: process.env.SLI_TIMEOUT_FACTOR ?? '1' }, reportDir, 30 * 60_000);
+  point.netreadySeconds = (Date.now() - s0) / 1000;
+  point.netreadyExit = r.exitCode;
+  const report = await readFile(join(reportDir, 'report.json'), 'utf8').then((t) => JSON.parse(t) as ReportDocument, () => undefined);
+  if (!report) log(`hollow ${point.hollowNodes}: the network-ready suite wrote no report (exit ${r.exitCode}):\n${r.output.slice(-3000)}`);
+  for (const sr of report?.series ?? []) {
+    if (sr.sli === 'pod_network_ready_latency_seconds' && (READY_SOURCES as readonly string[]).includes(sr.source)) {
+      point.netready.push({ phase: String(sr.labels.phase), source: sr.source, count: sr.summary.count, p50: sr.summary.p50, p99: sr.summary.p99, verdict: sr.verdict?.status ?? '-' });
+    } else if (sr.sli === 'pod_network_ready_failures_ratio' || sr.sli === 'pod_network_ready_throughput_pods_per_second' || sr.sli === 'pod_network_ready_flux_ratio') {
+      point.netreadyOther.push({ what: `${sr.sli} ${Object.entries(sr.labels).map(([k, v]) => `${k}=${v}`).join(',')}${sr.sli === 'pod_network_ready_flux_ratio' ? ` source=${sr.source}` : ''}`, value: sr.summary.max, verdict: sr.verdict?.status ?? '-' });
+    }
+  }
+  await rm(reportDir, { recursive: true, force: true });
+}
+
+export async function benchHollow(o: { counts?: number[]; /** points where the suites run (default every point); the others measure memory only */ suitesAt?: number[]; log?: (line: string) => void } = {}): Promise<HollowFigures> {
   const log = o.log ?? ((l: string) => process.stderr.write(`  ${l}\n`));
   const counts = [...(o.counts ?? [0, 100, 500])].sort((a, b) => a - b);
   const w0 = Date.now();
@@ -145,15 +202,40 @@ export async function benchHollow(o: { counts?: number[]; log?: (line: string) =
       // beyond the estimate lab up enforces: measure the most that fits, and say so
       const n = Math.min(requested, have + hollowFit(0, avail).fits);
       if (n < requested) log(`hollow ${requested}: memory holds ${n} (estimate), measuring ${n}`);
-      const point: HollowPoint = { requested, hollowNodes: n, loadServices: 0, loadPods: 0, addSeconds: 0, loadRunningSeconds: 0, rssAnonMiBMean: NaN, rssAnonMiBMax: NaN, vmRssMiBMean: NaN, programming: [], suiteExit: -1, suiteSeconds: 0, memAvailableGiB };
+      const point: HollowPoint = {
+        requested,
+        hollowNodes: n,
+        loadServices: 0,
+        loadPods: 0,
+        addSeconds: 0,
+        loadRunningSeconds: 0,
+        memory: { processes: 0, ussMiBMean: NaN, ussMiBMax: NaN, pssMiBMean: NaN, rssMiBMean: NaN, anonMiBMean: NaN },
+        controlPlaneRssMiB: {},
+        readyHollowNodes: 0,
+        memAvailableAfterGiB: NaN,
+        programming: [],
+        suiteExit: -1,
+        suiteSeconds: 0,
+        netready: [],
+        netreadyOther: [],
+        netreadyExit: -1,
+        netreadySeconds: 0,
+        memAvailableGiB,
+      };
       if (n > have) {
         const a0 = Date.now();
         try {
           await addHollowNodes(stateDir, n - have, { onProgress: log });
         } catch (e) {
-          point.skipped = (e as Error).message.split('\n')[0];
+          // how far it got, with the evidence: the error (a hollow kubelet's exit carries its log tail)
+          point.addSeconds = (Date.now() - a0) / 1000;
+          point.skipped = (e as Error).message.slice(0, 2000);
+          point.readyHollowNodes = await readyHollow(c);
+          point.memory = await hollowMemory(stateDir);
+          point.controlPlaneRssMiB = await controlPlaneRss(stateDir);
+          point.memAvailableAfterGiB = (await memAvailableBytes()) / GiB;
           points.push(point);
-          log(`hollow ${n}: skipped: ${point.skipped}`);
+          log(`hollow ${n}: not all Ready after ${point.addSeconds.toFixed(0)} s (${point.readyHollowNodes} Ready): ${point.skipped}`);
           break;
         }
         point.addSeconds = (Date.now() - a0) / 1000;
@@ -175,10 +257,15 @@ export async function benchHollow(o: { counts?: number[]; log?: (line: string) =
         );
       }
       point.loadRunningSeconds = (Date.now() - l0) / 1000;
-      const rss = await hollowRss(stateDir);
-      point.rssAnonMiBMean = mean(rss.anon) / MiB;
-      point.rssAnonMiBMax = rss.anon.length ? Math.max(...rss.anon) / MiB : NaN;
-      point.vmRssMiBMean = mean(rss.vm) / MiB;
+      point.memory = await hollowMemory(stateDir);
+      point.controlPlaneRssMiB = await controlPlaneRss(stateDir);
+      point.readyHollowNodes = await readyHollow(c);
+      point.memAvailableAfterGiB = (await memAvailableBytes()) / GiB;
+      log(`hollow ${n}: memory ${JSON.stringify(point.memory)}, control plane ${JSON.stringify(point.controlPlaneRssMiB)}, MemAvailable ${point.memAvailableAfterGiB.toFixed(2)} GiB`);
+      if (o.suitesAt && !o.suitesAt.includes(requested)) {
+        points.push(point);
+        continue;
+      }
 
       const reportDir = await mkdtemp(join(tmpdir(), 'ksli-bhr-'));
       const s0 = Date.now();
@@ -197,6 +284,7 @@ export async function benchHollow(o: { counts?: number[]; log?: (line: string) =
         });
       }
       await rm(reportDir, { recursive: true, force: true });
+      await runNetready(lab.kubeconfigPath, point, log);
       points.push(point);
       log(`hollow ${n}: ${JSON.stringify(point)}`);
     }
@@ -214,16 +302,25 @@ export function hollowLines(f: HollowFigures): string[] {
   ];
   for (const p of f.points) {
     if (p.hollowNodes < p.requested) lines.push(`hollow ${p.requested}: does not fit in memory here (estimate); measured ${p.hollowNodes} instead`);
+    const m = p.memory;
+    const mem =
+      `per hollow kubelet (${m.processes} processes) USS mean ${m.ussMiBMean.toFixed(1)} MiB (max ${m.ussMiBMax.toFixed(1)}), PSS mean ${m.pssMiBMean.toFixed(1)} MiB, RSS mean ${m.rssMiBMean.toFixed(0)} MiB (shared code included); ` +
+      `control plane RSS ${Object.entries(p.controlPlaneRssMiB).map(([k, v]) => `${k} ${v.toFixed(0)} MiB`).join(', ')}; MemAvailable ${p.memAvailableGiB.toFixed(2)} GiB before, ${p.memAvailableAfterGiB.toFixed(2)} GiB after`;
     if (p.skipped) {
-      lines.push(`hollow ${p.hollowNodes}: not measured: ${p.skipped}`);
+      lines.push(`hollow ${p.hollowNodes}: ${p.readyHollowNodes} hollow nodes Ready after ${p.addSeconds.toFixed(0)} s, not all: ${p.skipped.split('\n')[0]}`);
+      lines.push(`  ${mem}`);
       continue;
     }
-    lines.push(
-      `hollow ${p.hollowNodes}: added in ${p.addSeconds.toFixed(0)} s; load ${p.loadServices} Services, ${p.loadPods} pods Running in ${p.loadRunningSeconds.toFixed(0)} s; ` +
-        `per hollow kubelet RssAnon mean ${p.rssAnonMiBMean.toFixed(1)} MiB (max ${p.rssAnonMiBMax.toFixed(1)}), VmRSS mean ${p.vmRssMiBMean.toFixed(0)} MiB (shared code included); MemAvailable ${p.memAvailableGiB.toFixed(1)} GiB before`,
-    );
+    lines.push(`hollow ${p.hollowNodes} (${p.readyHollowNodes} Ready): added in ${p.addSeconds.toFixed(0)} s; load ${p.loadServices} Services, ${p.loadPods} pods Running in ${p.loadRunningSeconds.toFixed(0)} s; ${mem}`);
+    if (p.suiteExit === -1 && p.netreadyExit === -1) {
+      lines.push('  suites not run at this point (memory only)');
+      continue;
+    }
     for (const c of p.programming) lines.push(`  programming latency ${c.case}: ${c.count} samples, p50 ${s(c.p50)}, p99 ${s(c.p99)}, verdict ${c.verdict}`);
-    lines.push(`  suite exit ${p.suiteExit} in ${p.suiteSeconds.toFixed(0)} s`);
+    lines.push(`  programming suite exit ${p.suiteExit} in ${p.suiteSeconds.toFixed(0)} s`);
+    for (const c of p.netready) lines.push(`  real nodes' network-ready latency ${c.phase} ${c.source}: ${c.count} pods, p50 ${s(c.p50)}, p99 ${s(c.p99)}, verdict ${c.verdict}`);
+    for (const c of p.netreadyOther) lines.push(`  ${c.what}: ${c.value === null ? '-' : c.value.toFixed(3)}, verdict ${c.verdict}`);
+    lines.push(`  network-ready suite exit ${p.netreadyExit} in ${p.netreadySeconds.toFixed(0)} s`);
   }
   lines.push(`hollow: lab up ${f.upSeconds.toFixed(0)} s, wall ${(f.wallSeconds / 60).toFixed(1)} min`);
   return lines;

@@ -1,8 +1,9 @@
 // `npm run bench -- network-ready [rate ...]`: pod network-ready latency (p50, p99 per
 // source) and network-ready throughput at three flux rates, each a run of the
 // network-ready suite on one lab (2 real nodes), and the wall time. Each section is its
-// own function printing its own lines, so more sections (hollow nodes beside the real
-// ones) slot in beside the flux one in NETWORK_READY_SECTIONS.
+// own function printing its own lines (NETWORK_READY_SECTIONS): the flux rates, then the
+// hollow-node figures (the real nodes' network-ready and programming latency with 0, 100
+// and 500 hollow nodes beside them, and what a hollow node costs).
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +13,7 @@ import { SLI } from '../src/config/profiles.js';
 import { READY_SOURCES } from '../src/sli/network-ready.js';
 import type { ReportDocument } from '../src/report/index.js';
 import { runSloSuites } from '../test/lab/support/slo-run.js';
+import { benchHollow, hollowLines } from './hollow.bench.js';
 
 export interface FluxFigures {
   rate: number;
@@ -93,7 +95,22 @@ export async function fluxSection(args: readonly string[]): Promise<void> {
 }
 
 /** Sections of `npm run bench -- network-ready`, in order; each prints its own figures. */
-export const NETWORK_READY_SECTIONS: { name: string; run: (args: readonly string[]) => Promise<void> }[] = [{ name: 'flux', run: fluxSection }];
+export const NETWORK_READY_SECTIONS: { name: string; run: (args: readonly string[]) => Promise<void> }[] = [
+  { name: 'flux', run: fluxSection },
+  { name: 'hollow', run: hollowSection },
+];
+
+/** The hollow-node section: the real nodes' network-ready and programming latency with
+ * BENCH_HOLLOW_COUNTS hollow nodes beside them (default 0,100,500), their memory and how
+ * many fit (bench/hollow.bench.ts; `npm run bench -- hollow` runs it alone). */
+export async function hollowSection(): Promise<void> {
+  if (process.env.BENCH_NETREADY_HOLLOW === '0') {
+    console.log('network-ready: hollow-node section skipped (BENCH_NETREADY_HOLLOW=0)');
+    return;
+  }
+  const counts = process.env.BENCH_HOLLOW_COUNTS?.split(',').map(Number);
+  for (const l of hollowLines(await benchHollow(counts ? { counts } : {}))) console.log(`network-ready: ${l}`);
+}
 
 export async function benchNetworkReady(args: readonly string[]): Promise<void> {
   const t0 = performance.now();

@@ -131,8 +131,10 @@ if (want('overhead')) {
   }
 }
 if (want('hollow')) {
-  // `npm run bench -- hollow [N ...]`: hollow-node counts (default 0 100 500)
+  // `npm run bench -- hollow [N ...]`: hollow-node counts (default 0 100 500);
+  // BENCH_HOLLOW_SUITES_AT=0,100,500: the points where the suites run (others: memory only)
   const counts = only.filter((a) => /^\d+$/.test(a)).map(Number);
+  const suitesAt = process.env.BENCH_HOLLOW_SUITES_AT?.split(',').map(Number);
   if (!root) console.log('hollow: skipped (the lab needs root)');
-  else for (const l of hollowLines(await benchHollow(counts.length > 0 ? { counts } : {}))) console.log(l);
+  else for (const l of hollowLines(await benchHollow({ ...(counts.length > 0 ? { counts } : {}), ...(suitesAt ? { suitesAt } : {}) }))) console.log(l);
 }

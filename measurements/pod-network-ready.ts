@@ -50,6 +50,12 @@ export interface NetreadyScene {
 
 export type Phase = 'steady' | 'flux';
 
+export interface PodConditionRecord {
+  type: string;
+  status: string;
+  lastTransitionTime?: string;
+}
+
 export interface PodRecord {
   name: string;
   node?: string;
@@ -59,7 +65,9 @@ export interface PodRecord {
   readyAtS?: number;
   /** why it is not network-ready (a source missing, an error) */
   failed?: string;
-  /** the pod's conditions, seconds from PodScheduled (1 s resolution) */
+  /** the pod's conditions as the API last showed them (lastTransitionTime: 1 s resolution) */
+  conditions?: PodConditionRecord[];
+  /** from them: seconds from PodScheduled */
   toReadyToStart?: number;
   toReady?: number;
   /** seconds from creation until its server listened (pod clock mapped) */
@@ -104,9 +112,10 @@ async function waitProbe(l: Loadgen, id: string, deadlineMs: number): Promise<Pr
 const asInstant = (p: ProbeView, offset: ClockOffset): ClockedInstant | undefined =>
   p.state === 'succeeded' && p.firstSuccessNs !== undefined ? { ns: BigInt(p.firstSuccessNs), offsetNs: offset.offsetNs, uncertaintyNs: offset.uncertaintyNs, attempts: p.attempts } : undefined;
 
-function conditionSeconds(pod: k8s.V1Pod, to: string): number | undefined {
+/** Seconds from PodScheduled to condition `to` (both True), from lastTransitionTime. */
+export function conditionSeconds(conditions: readonly PodConditionRecord[] | undefined, to: string): number | undefined {
   const at = (type: string): number | undefined => {
-    const c = pod.status?.conditions?.find((x) => x.type === type && x.status === 'True');
+    const c = conditions?.find((x) => x.type === type && x.status === 'True');
     return c?.lastTransitionTime ? new Date(c.lastTransitionTime).getTime() / 1000 : undefined;
   };
   const s = at('PodScheduled');
@@ -115,7 +124,7 @@ function conditionSeconds(pod: k8s.V1Pod, to: string): number | undefined {
 }
 
 /** One pod: its Service, its probes, the pod, every source's first success; removes both. */
-async function measurePod(scene: NetreadyScene, watch: PodWatch, onDelete: (p: Promise<void>) => void): Promise<PodRecord> {
+async function measurePod(scene: NetreadyScene, watch: PodWatch, onDelete: (p: Promise<void>) => void, podSpec: (p: k8s.V1Pod) => k8s.V1Pod): Promise<PodRecord> {
   const { run, namespace, backend, probers } = scene;
   const name = `nr-${process.pid}-${counter++}`;
   const deadlineMs = TIMEOUTS.podNetworkReadyMs;
@@ -128,7 +137,8 @@ async function measurePod(scene: NetreadyScene, watch: PodWatch, onDelete: (p: P
     const svc = await run.clients.core.createNamespacedService({ namespace, body: netreadyService(namespace, run.target.session, name) });
     const svcProbe = await startProbe(svcProber.loadgen, svc.spec!.clusterIP!, 80, deadlineMs + 10_000);
     const sent = nowEpochNs();
-    const created = await run.clients.core.createNamespacedPod({ namespace, body: netreadyPod({ namespace, session: run.target.session, name, image: run.config.workload.image || defaultKitImage(), egressTarget: `${backend.clusterIp}:${backend.port}`, nodes: schedulable }) });
+    const body = podSpec(netreadyPod({ namespace, session: run.target.session, name, image: run.config.workload.image || defaultKitImage(), egressTarget: `${backend.clusterIp}:${backend.port}`, nodes: schedulable }));
+    const created = await run.clients.core.createNamespacedPod({ namespace, body });
     const returned = nowEpochNs();
     rec.timeline.createSentNs = sent;
     rec.timeline.createReturnedNs = returned;
@@ -187,8 +197,9 @@ async function measurePod(scene: NetreadyScene, watch: PodWatch, onDelete: (p: P
     }
     const final = (await run.clients.core.readNamespacedPod({ namespace, name }).catch(() => undefined)) ?? seen?.pod;
     if (final) {
-      const r2s = conditionSeconds(final, 'PodReadyToStartContainers');
-      const r = conditionSeconds(final, 'Ready');
+      rec.conditions = (final.status?.conditions ?? []).map((c) => ({ type: c.type, status: c.status, ...(c.lastTransitionTime ? { lastTransitionTime: new Date(c.lastTransitionTime).toISOString() } : {}) }));
+      const r2s = conditionSeconds(rec.conditions, 'PodReadyToStartContainers');
+      const r = conditionSeconds(rec.conditions, 'Ready');
       if (r2s !== undefined) rec.toReadyToStart = r2s;
       if (r !== undefined) rec.toReady = r;
     }
@@ -214,7 +225,7 @@ async function measurePod(scene: NetreadyScene, watch: PodWatch, onDelete: (p: P
  * once measured; at most netreadyPeakPods(rate) in flight (beyond, arrivals wait, and the
  * achieved arrival rate says so).
  */
-export async function runPhase(scene: NetreadyScene, o: { phase: Phase; rate: number; count: number }): Promise<PhaseResult> {
+export async function runPhase(scene: NetreadyScene, o: { phase: Phase; rate: number; count: number; /** changes the measured pod (the fixture recorder's pod that never listens) */ podSpec?: (p: k8s.V1Pod) => k8s.V1Pod }): Promise<PhaseResult> {
   const watch = new PodWatch(scene.run.clients, scene.namespace);
   await watch.start();
   const cap = netreadyPeakPods(o.rate);
@@ -232,7 +243,7 @@ export async function runPhase(scene: NetreadyScene, o: { phase: Phase; rate: nu
       lastStart = Date.now();
       inFlight++;
       pending.push(
-        measurePod(scene, watch, (d) => deletes.push(d)).finally(() => {
+        measurePod(scene, watch, (d) => deletes.push(d), o.podSpec ?? ((p) => p)).finally(() => {
           inFlight--;
         }),
       );
@@ -378,4 +389,17 @@ export function phaseFigures(r: PhaseResult): { p50: Record<ReadySource, number>
   }
   const readyAt = r.pods.flatMap((p) => (p.readyAtS !== undefined ? [p.readyAtS] : []));
   return { p50, p99, throughput: readyThroughput(readyAt), failed: r.pods.filter((p) => p.failed).length, wallSeconds: r.wallSeconds, arrivalRate: r.arrivalRate };
+}
+
+/**
+ * A phase as JSON (the recorded fixtures of test/fixtures/network-ready/): bigint instants
+ * as decimal strings, the +Inf bucket bound as "+Inf"; phaseFromJson reads it back.
+ */
+export function phaseToJson(r: PhaseResult): unknown {
+  return JSON.parse(JSON.stringify(r, (k, v: unknown) => (typeof v === 'bigint' ? v.toString() : k === 'le' && v === Infinity ? '+Inf' : v)));
+}
+
+export function phaseFromJson(json: unknown): PhaseResult {
+  // instants are the keys ending in Ns (createSentNs, ns, offsetNs, fromNs, …)
+  return JSON.parse(JSON.stringify(json), (k, v: unknown) => (k.endsWith('Ns') || k === 'ns') && typeof v === 'string' && /^-?\d+$/.test(v) ? BigInt(v) : k === 'le' && v === '+Inf' ? Infinity : v) as PhaseResult;
 }

@@ -37,12 +37,14 @@ export { HOLLOW_LABEL, HOLLOW_TAINT, HOLLOW_TOLERATION, HOLLOW_NODE_SELECTOR, NO
 export const MAX_HOLLOW_NODES = 2000;
 /** kubelet ports of the hollow nodes in the fabric namespace: base + index. */
 export const HOLLOW_PORT_BASE = 20000;
-/** What one more hollow kubelet costs in memory: its private resident memory (RssAnon;
- * the 95 MiB of kube-lab's code it maps are page cache shared with every other kube-lab
- * process). Measured on the lab (v1.34.4, 2 vCPU): 20-25 MiB with 0-4 pods per node;
- * rounded up for nodes that hold more pods (up to 110). `npm run bench -- hollow`
- * measures it again. */
-export const HOLLOW_NODE_RSS_BYTES = 40 * 1024 * 1024;
+/** What one more hollow node costs in memory, measured by `npm run bench -- hollow` on the
+ * lab (v1.34.4, 2 vCPU, kernel 6.18; 100 hollow kubelets, 2 pods each, from
+ * /proc/<pid>/smaps_rollup): PSS mean 24.3 MiB per hollow kubelet (USS, what its exit
+ * frees, mean 23.3 MiB, max 25.8 MiB; its RSS of ~122 MiB counts kube-lab's code, page
+ * cache shared by all of them, whole), plus what the control plane grows per hollow node
+ * (API server, etcd, controller-manager and scheduler RSS: +254 MiB from 0 to 100 hollow
+ * nodes, 2.5 MiB each): 26.8 MiB, rounded up. */
+export const HOLLOW_NODE_RSS_BYTES = 27 * 1024 * 1024;
 /** Memory the estimate keeps free for everything else: the API server and etcd grow with
  * every Node and pod, the real nodes run containers, the suites run load. */
 export const HOLLOW_MEMORY_RESERVE_BYTES = 3 * 1024 * 1024 * 1024;
@@ -229,6 +231,33 @@ export async function waitHollowReady(api: k8s.CoreV1Api, recs: readonly Process
   ).catch((e: unknown) => {
     throw e instanceof LabError ? e : new LabError((e as Error).message);
   });
+}
+
+export interface ProcessMemory {
+  /** resident, shared pages counted whole in every process that maps them */
+  rssBytes: number;
+  /** proportional set size: each shared page divided among the processes that map it */
+  pssBytes: number;
+  /** unique set size: pages only this process maps (Private_Clean + Private_Dirty), what its exit frees */
+  ussBytes: number;
+  /** anonymous memory (heap, stacks), shared or not */
+  anonBytes: number;
+}
+
+/** /proc/<pid>/smaps_rollup text (Linux >= 4.14) in bytes. Pure. */
+export function parseSmapsRollup(text: string): ProcessMemory {
+  const kB = (field: string): number => {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(text);
+    if (!m) throw new Error(`smaps_rollup has no ${field} line (Linux >= 4.14 has it)`);
+    return Number(m[1]) * 1024;
+  };
+  return { rssBytes: kB('Rss'), pssBytes: kB('Pss'), ussBytes: kB('Private_Clean') + kB('Private_Dirty'), anonBytes: kB('Anonymous') };
+}
+
+/** PSS, USS and RSS of a process (undefined when gone). */
+export async function processMemory(pid: number): Promise<ProcessMemory | undefined> {
+  const t = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8').catch(() => undefined);
+  return t ? parseSmapsRollup(t) : undefined;
 }
 
 /** VmRSS of a process in bytes (undefined when gone). */

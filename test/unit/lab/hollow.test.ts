@@ -23,6 +23,7 @@ import {
   kubemarkArgv,
   kubemarkPathProblem,
   parseMemAvailable,
+  parseSmapsRollup,
 } from '../../../src/lab/hollow.js';
 
 const GiB = 1024 ** 3;
@@ -63,8 +64,40 @@ describe('memory estimate', () => {
     expect(msg).toContain(`Fix: --hollow-nodes ${fits} or fewer`);
   });
 
+  it('at the measured 27 MiB per hollow node (PSS + control-plane growth), 500 fit from 21 GiB available, 483 at 20 GiB', () => {
+    expect(HOLLOW_NODE_RSS_BYTES).toBe(27 * MiB);
+    expect(hollowNodesProblem(500, 21 * GiB)).toBeUndefined();
+    expect(hollowNodesProblem(500, 20 * GiB)).toMatch(/Fix: --hollow-nodes 483 or fewer/);
+  });
+
   it('refuses counts outside 0..MAX_HOLLOW_NODES whatever the memory', () => {
     for (const n of [-1, 1.5, MAX_HOLLOW_NODES + 1]) expect(hollowNodesProblem(n, 1e15)).toMatch(/must be a whole number from 0 to/);
+  });
+});
+
+// /proc/<pid>/smaps_rollup of a shell on this machine (kernel 6.18), recorded
+const SMAPS_ROLLUP = `558b347d2000-7ffc5db5e000 ---p 00000000 00:00 0                          [rollup]
+Rss:                1740 kB
+Pss:                 239 kB
+Pss_Dirty:           112 kB
+Pss_Anon:            112 kB
+Pss_File:            127 kB
+Pss_Shmem:             0 kB
+Shared_Clean:       1588 kB
+Shared_Dirty:          0 kB
+Private_Clean:        40 kB
+Private_Dirty:       112 kB
+Referenced:         1740 kB
+Anonymous:           112 kB
+KSM:                   0 kB
+LazyFree:              0 kB
+`;
+
+describe('process memory', () => {
+  it('reads RSS, PSS, USS (private clean + dirty) and anonymous memory from smaps_rollup', () => {
+    expect(parseSmapsRollup(SMAPS_ROLLUP)).toEqual({ rssBytes: 1740 * 1024, pssBytes: 239 * 1024, ussBytes: (40 + 112) * 1024, anonBytes: 112 * 1024 });
+    // Pss_Dirty must not be read as Pss, nor a missing field as 0
+    expect(() => parseSmapsRollup(SMAPS_ROLLUP.replace(/^Pss: .*\n/m, ''))).toThrow(/no Pss line/);
   });
 });
 
