@@ -22,7 +22,7 @@
 // A sample whose prober success precedes its write is a clock error: kept as measured,
 // and the verdict is inconclusive.
 import { caveat, definition, warning } from '../src/report/notes.js';
-import { isUnavailable, SYNC_DURATION, type WindowResult } from '../src/kube/metrics-window.js';
+import { isUnavailable, SYNC_DURATION, type HistogramWindow, type WindowResult } from '../src/kube/metrics-window.js';
 import type { NoteInput } from '../src/report/types.js';
 import type { SloSpec } from '../src/sli/index.js';
 import type { Labels } from '../src/report/index.js';
@@ -79,6 +79,14 @@ export async function measureNewService(scene: ProgrammingScene, record: Recorde
   return judgeProgramming(record, slo, samples, labels);
 }
 
+/** Syncs slower than the histogram's highest finite bucket: their samples say that bound, less than they took. */
+function overflowNote(h: HistogramWindow): NoteInput[] {
+  const finite = h.histogram.buckets.filter((b) => Number.isFinite(b.le)).sort((a, b) => a.le - b.le);
+  const top = finite[finite.length - 1];
+  const over = top ? h.count - top.count : 0;
+  return top && over > 0 ? [warning(`${over} of ${h.count} syncs took longer than the highest finite bucket (${top.le} s): their samples are that bound, an understatement`)] : [];
+}
+
 /**
  * kube-proxy's syncs in the window, every node's histogram merged, as a series beside the
  * prober's (source kube-proxy-metric). The samples are the histogram's quantiles (bucket
@@ -97,6 +105,7 @@ export function recordSyncDuration(record: Pick<Recorder, 'observe'>, w: WindowR
         `${SYNC_DURATION} (each sync of the proxy rules, full or partial) over ${w.merged.nodes.join(', ')} from ${w.startedAt} to ${w.endedAt}: ${sync.count} syncs, ${sync.sum.toFixed(3)} s in all; samples interpolated from its buckets`,
       ),
       ...(sync.reset ? [warning('a kube-proxy restarted or its counters went backwards inside the window: its syncs count from the restart')] : []),
+      ...overflowNote(sync),
     ],
   });
 }

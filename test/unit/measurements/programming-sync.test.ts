@@ -66,4 +66,16 @@ describe('recordSyncDuration', () => {
     const s = (task.meta.kubeSli as KubeSliMeta).series[0]!;
     expect((s.notes ?? []).find((n) => n.kind === 'warning')?.text).toMatch(/restarted/);
   });
+
+  it('says so when syncs took longer than the highest finite bucket (their samples are that bound)', async () => {
+    const task = { meta: {} as Record<string, unknown> };
+    const w = await windowOf('metrics-iptables.txt', 'metrics-iptables-after.txt');
+    const merged = w.merged.syncDuration as Exclude<typeof w.merged.syncDuration, { unavailable: string }>;
+    // 3 more observations, all beyond the last finite bound: only the +Inf bucket and the count grow
+    const buckets = merged.histogram.buckets.map((b) => (Number.isFinite(b.le) ? b : { le: b.le, count: b.count + 3 }));
+    const over = { ...merged, count: merged.count + 3, histogram: { ...merged.histogram, buckets, count: merged.count + 3 } };
+    recordSyncDuration(new Recorder(task, target, loadRunConfig({})), { ...w, merged: { ...w.merged, syncDuration: over } }, { case: 'new-service' });
+    const s = (task.meta.kubeSli as KubeSliMeta).series[0]!;
+    expect((s.notes ?? []).find((n) => n.kind === 'warning')?.text).toMatch(/^3 of 5 syncs took longer than the highest finite bucket/);
+  });
 });
