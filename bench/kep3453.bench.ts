@@ -25,6 +25,7 @@ export const KEP3453_SUITE = 'suites/programming-latency.slo.test.ts';
 /** One "Reloading service iptables data" line of kube-proxy's iptables proxier (--v=2). */
 export interface SyncLine {
   numServices: number;
+  numEndpoints: number;
   numNATChains: number;
   numNATRules: number;
 }
@@ -35,7 +36,7 @@ export function syncLines(log: string): SyncLine[] {
   for (const line of log.split('\n')) {
     if (!line.includes('"Reloading service iptables data"')) continue;
     const num = (k: string) => Number(new RegExp(`\\b${k}=(\\d+)`).exec(line)?.[1] ?? NaN);
-    out.push({ numServices: num('numServices'), numNATChains: num('numNATChains'), numNATRules: num('numNATRules') });
+    out.push({ numServices: num('numServices'), numEndpoints: num('numEndpoints'), numNATChains: num('numNATChains'), numNATRules: num('numNATRules') });
   }
   return out;
 }
