@@ -116,6 +116,36 @@ describe(`KEP-3453 MinimizeIPTablesRestore, recorded on the lab (kube-proxy v1.2
   });
 });
 
+// A second run the other way round, as its own `kube-sli ab` (gate on as base, off as
+// candidate, --rounds 1: A B), on a quieter machine: ab itself exited 1.
+const REV = fileURLToPath(new URL('../../fixtures/ab/kep3453/reverse/', import.meta.url));
+const revOn = [await readReport(join(REV, '01-base.report.json'))];
+const revOff = [await readReport(join(REV, '02-candidate.report.json'))];
+
+describe('KEP-3453, the reverse run (gate on as base, off as candidate)', () => {
+  it('the recordings: gate on in the base round, off in the candidate round', () => {
+    expect(revOn[0]!.environment.extra?.['kubeProxy.featureGates']).toBe('MinimizeIPTablesRestore=true');
+    expect(revOff[0]!.environment.extra?.['kubeProxy.featureGates']).toBe('MinimizeIPTablesRestore=false');
+  });
+
+  it('is a regression on the one-more-Service programming latency and the sync duration: exit 1, as ab said', () => {
+    const cmp = compareRounds(revOn, revOff);
+    for (const r of [prober(cmp), sync(cmp)]) {
+      expect(r.verdict, `${r.sli}{${r.source}} ${r.statistic}: ${r.base} -> ${r.candidate}`).toBe('regression');
+      expect(r.ci![0]).toBeGreaterThan(0);
+    }
+    expect(abExitCode(cmp)).toBe(1);
+  });
+
+  it('its rounds taken the forward way (gate off as base) are improvements only: exit 0', () => {
+    const cmp = compareRounds(revOff, revOn);
+    expect(prober(cmp).verdict).toBe('improvement');
+    expect(sync(cmp).verdict).toBe('improvement');
+    expect(cmp.regressions).toBe(0);
+    expect(abExitCode(cmp)).toBe(0);
+  });
+});
+
 describe('syncLines', () => {
   it('reads what each sync wrote from kube-proxy v1.27 log lines, and nothing else', () => {
     const log = [
