@@ -9,13 +9,14 @@ import { benchNetworkReady } from './network-ready.bench.js';
 import { benchConformance, benchNodes } from './nodes.bench.js';
 import { benchLabPaths, benchLoopback, table } from './overhead.bench.js';
 import { benchHollow, hollowLines } from './hollow.bench.js';
+import { benchKep3453, GATE, keyRows, KEP3453_VERSION, nat, rowTable } from './kep3453.bench.js';
 import { benchReport } from './report.bench.js';
 import { benchDefaultProfile, benchServices } from './slo.bench.js';
 
 const only = process.argv.slice(2);
 // the lab benchmark brings up real clusters and programs 10,000 Services per proxy mode
 // (~10 min each on 2 cores): it runs only when asked for, `npm run bench -- lab [N]`
-const OPT_IN = new Set(['lab', 'nodes', 'conformance', 'network-ready', 'overhead', 'hollow']);
+const OPT_IN = new Set(['lab', 'nodes', 'conformance', 'network-ready', 'overhead', 'hollow', 'kep3453']);
 const want = (name: string): boolean => (only.length === 0 ? !OPT_IN.has(name) : only.includes(name));
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
@@ -137,4 +138,24 @@ if (want('hollow')) {
   const suitesAt = process.env.BENCH_HOLLOW_SUITES_AT?.split(',').map(Number);
   if (!root) console.log('hollow: skipped (the lab needs root)');
   else for (const l of hollowLines(await benchHollow({ ...(counts.length > 0 ? { counts } : {}), ...(suitesAt ? { suitesAt } : {}) }))) console.log(l);
+}
+if (want('kep3453')) {
+  // `npm run bench -- kep3453 [Services] [rounds]`; KEP3453_OUT=<dir> keeps the rounds' reports and kube-proxy logs
+  const [services, rounds] = only.filter((a) => /^\d+$/.test(a)).map(Number);
+  if (!root) console.log('kep3453: skipped (the lab needs root)');
+  else {
+    const r = await benchKep3453({ services: services ?? 3000, rounds: rounds ?? 2, ...(process.env.KEP3453_OUT ? { outDir: process.env.KEP3453_OUT } : {}) });
+    console.log(r.tail);
+    console.log(
+      `kep3453: kube-sli ab, kube-proxy ${KEP3453_VERSION} iptables, ${GATE}=false (A) against =true (B), programming-latency suite at ${fmt(r.services)} Services, ` +
+        `${r.rounds} rounds a side: ${(r.seconds / 60).toFixed(1)} min wall, exit ${r.exitCode} (${r.forward.improvements} improvements, ${r.forward.regressions} regressions)   [expected: exit 0, the rows below improvements]`,
+    );
+    console.table(rowTable(keyRows(r.forward)));
+    console.log(`kep3453: the same rounds the other way round (gate on as base): exit ${r.reverseExitCode}, ${r.reverse.regressions} regressions   [expected: exit 1]`);
+    console.table(rowTable(keyRows(r.reverse)));
+    console.log(`kep3453: kube-proxy's own logs, gate off: ${nat(r.syncs.off)}`);
+    console.log(`kep3453: kube-proxy's own logs, gate on:  ${nat(r.syncs.on)}`);
+    for (const w of r.forward.warnings) console.log(`kep3453: ${w}`);
+    if (process.env.KEP3453_OUT) console.log(`kep3453: rounds kept in ${r.outDir}`);
+  }
 }

@@ -2,7 +2,11 @@
 // network_programming_latency.md): from a change written to the API until the dataplane
 // forwards accordingly, seen by an in-cluster prober that connects to the ClusterIP every
 // 10 ms (fixtures/programming.ts takes one sample). kube-proxy's own
-// network_programming_duration histogram is recorded beside it.
+// network_programming_duration histogram is recorded beside it, and its sync durations
+// (kubeproxy_sync_proxy_rules_duration_seconds) as a series of their own: how long each
+// rewrite of the rules took, which is what a change such as KEP-3453 "Minimize iptables-restore
+// input size" (https://github.com/kubernetes/enhancements/tree/master/keps/sig-network/3453-minimize-iptables-restore)
+// shortens, and what a one-more-Service change waits for.
 //
 // Cases, each judged against the profile's SLO as written, with the profile's minSamples
 // samples each:
@@ -17,13 +21,14 @@
 //   is reported on its own (api_write_seconds), never added to the latency.
 // A sample whose prober success precedes its write is a clock error: kept as measured,
 // and the verdict is inconclusive.
-import { caveat, definition } from '../src/report/notes.js';
+import { caveat, definition, warning } from '../src/report/notes.js';
+import { isUnavailable, SYNC_DURATION, type HistogramWindow, type WindowResult } from '../src/kube/metrics-window.js';
 import type { NoteInput } from '../src/report/types.js';
 import type { SloSpec } from '../src/sli/index.js';
 import type { Labels } from '../src/report/index.js';
 import { SLI, type Backend, type Run, type ServiceScaler } from '../fixtures/index.js';
 import { bigServiceSlices } from '../fixtures/big-service.js';
-import { openKubeProxyWindow, recordKubeProxy } from '../fixtures/kube-proxy-window.js';
+import { histogramSamples, openKubeProxyWindow, recordKubeProxy } from '../fixtures/kube-proxy-window.js';
 import type { ClockOffset, Loadgen } from '../fixtures/loadgen.js';
 import { measureProgramming, type ProgrammingSample } from '../fixtures/programming.js';
 import type { Judged, Recorder } from '../fixtures/results.js';
@@ -68,8 +73,41 @@ export async function measureNewService(scene: ProgrammingScene, record: Recorde
   const window = await openKubeProxyWindow(scene.run);
   const samples: ProgrammingSample[] = [];
   for (let i = 0; i < slo.minSamples; i++) samples.push(await probe(scene));
-  recordKubeProxy(record, SLI.programming, await window.close(), labels);
+  const w = await window.close();
+  recordKubeProxy(record, SLI.programming, w, labels);
+  recordSyncDuration(record, w, labels);
   return judgeProgramming(record, slo, samples, labels);
+}
+
+/** Syncs slower than the histogram's highest finite bucket: their samples say that bound, less than they took. */
+function overflowNote(h: HistogramWindow): NoteInput[] {
+  const finite = h.histogram.buckets.filter((b) => Number.isFinite(b.le)).sort((a, b) => a.le - b.le);
+  const top = finite[finite.length - 1];
+  const over = top ? h.count - top.count : 0;
+  return top && over > 0 ? [warning(`${over} of ${h.count} syncs took longer than the highest finite bucket (${top.le} s): their samples are that bound, an understatement`)] : [];
+}
+
+/**
+ * kube-proxy's syncs in the window, every node's histogram merged, as a series beside the
+ * prober's (source kube-proxy-metric). The samples are the histogram's quantiles (bucket
+ * interpolation, as histogram_quantile does); no syncs, or no histogram, records nothing
+ * (recordKubeProxy's notes say which).
+ */
+export function recordSyncDuration(record: Pick<Recorder, 'observe'>, w: WindowResult, labels: Labels): void {
+  const sync = w.merged.syncDuration;
+  if (isUnavailable(sync) || sync.count === 0) return;
+  record.observe(SYNC_DURATION, {
+    source: 'kube-proxy-metric',
+    labels,
+    samples: histogramSamples(sync),
+    notes: [
+      definition(
+        `${SYNC_DURATION} (each sync of the proxy rules, full or partial) over ${w.merged.nodes.join(', ')} from ${w.startedAt} to ${w.endedAt}: ${sync.count} syncs, ${sync.sum.toFixed(3)} s in all; samples interpolated from its buckets`,
+      ),
+      ...(sync.reset ? [warning('a kube-proxy restarted or its counters went backwards inside the window: its syncs count from the restart')] : []),
+      ...overflowNote(sync),
+    ],
+  });
 }
 
 /** many-endpoints: the profile's minSamples big Services, each measured from its last slice write. */

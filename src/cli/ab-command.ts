@@ -5,16 +5,18 @@
 // rounds of B with compare's statistics plus a round-level check (src/report/rounds.ts).
 // Exit 0 nothing regressed, 1 a significant regression, 2 bad input (before any lab
 // exists), 3 the environment failed. The lab goes down at the end and on Ctrl-C.
-import { mkdtemp, stat } from 'node:fs/promises';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, readdir, stat } from 'node:fs/promises';
+import { pipeline } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { execa, type ResultPromise } from 'execa';
 import { renderComparisonHtml, renderComparisonMarkdown, renderComparisonText } from '../../reporters/render/index.js';
-import { compareReports, DEFAULT_TOLERANCE, parseTolerance } from '../report/compare.js';
+import { DEFAULT_TOLERANCE, parseTolerance } from '../report/compare.js';
 import { readReport, writeTextFile } from '../report/io.js';
-import { poolRounds, roundCheck } from '../report/rounds.js';
-import type { ReportDocument } from '../report/types.js';
+import { compareRounds } from '../report/rounds.js';
+import type { ComparisonDocument, ReportDocument } from '../report/types.js';
 import { findBinaries, repoRoot } from '../lab/binaries.js';
 import { freeControlPlanePorts } from '../lab/control-plane/index.js';
 import { KubeProxyBuildError } from '../lab/kube-proxy-build.js';
@@ -23,6 +25,7 @@ import { swapKubeProxy } from '../lab/kube-proxy-swap.js';
 import { isProxyMode, PROXY_MODES, type ProxyMode } from '../lab/kube-proxy.js';
 import { isFlagArg } from '../lab/kube-proxy-version.js';
 import { labDown, labUp } from '../lab/lab.js';
+import { stateLayout } from '../lab/state.js';
 import { MAX_NODES } from '../lab/network/plan.js';
 import { EXIT, UsageError } from './exit-codes.js';
 
@@ -32,7 +35,8 @@ A/B of two kube-proxies on one embedded lab: the suites run against base (A) and
 (B) in interleaved rounds A B B A (A B B A A B … for more), only kube-proxy swapped between
 runs; then all rounds of A are compared with all rounds of B (compare's bootstrap on the
 pooled samples, and a regression counts only when every round of B is worse than every
-round of A). Writes compare.md, compare.html, compare.json (and each round's report).
+round of A). Writes compare.md, compare.html, compare.json (and each round's report and
+what each kube-proxy logged during it).
 
 <kube-proxy>: a kube-proxy binary you built (a path), or a release version (v1.27.16:
 built from the Go module proxy, cached in ~/.cache/kube-sli/bin), or "lab" (the lab's own).
@@ -156,6 +160,26 @@ async function suiteFiles(given: string[]): Promise<string[]> {
   return out;
 }
 
+/** Sizes of the lab's kube-proxy logs now (file name → bytes). */
+async function kubeProxyLogSizes(stateDir: string): Promise<Map<string, number>> {
+  const dir = stateLayout(stateDir).logs;
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => /^kube-proxy-.+\.log$/.test(n));
+  return new Map(await Promise.all(names.map(async (n) => [n, (await stat(join(dir, n))).size] as [string, number])));
+}
+
+/**
+ * What each kube-proxy logged during one run (its log grew from `from`), kept beside the
+ * run's report: the evidence of which syncs ran (e.g. "Reloading service iptables data" at
+ * --v=2), which lab down would otherwise delete with the state dir.
+ */
+async function keepKubeProxyLogs(stateDir: string, reportDir: string, from: Map<string, number>): Promise<void> {
+  const dir = stateLayout(stateDir).logs;
+  await mkdir(reportDir, { recursive: true });
+  for (const n of (await kubeProxyLogSizes(stateDir)).keys()) {
+    await pipeline(createReadStream(join(dir, n), { start: from.get(n) ?? 0 }), createWriteStream(join(reportDir, n)));
+  }
+}
+
 /** The child vitest sees the lab through the lab provider and its own report dir; workload knobs pass. */
 function suiteEnv(stateDir: string, reportDir: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
@@ -214,6 +238,7 @@ export async function abCommand(argv: string[]): Promise<number> {
       }
       const reportDir = resolve(a.outDir, 'rounds', `${String(i + 1).padStart(2, '0')}-${side}`);
       log(`run ${i + 1}/${order.length}: ${side} (${files.map((f) => f.replace(`${repoRoot()}/`, '')).join(', ')})`);
+      const logsFrom = await kubeProxyLogSizes(stateDir);
       child = execa(process.execPath, [join(repoRoot(), 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--project', 'slo', ...files], {
         cwd: repoRoot(),
         env: suiteEnv(stateDir, reportDir),
@@ -224,6 +249,7 @@ export async function abCommand(argv: string[]): Promise<number> {
       const r = await child;
       child = undefined;
       if (interrupted) throw new Error('interrupted');
+      await keepKubeProxyLogs(stateDir, reportDir, logsFrom);
       const path = join(reportDir, 'report.json');
       if (!(r.exitCode === 0 || r.exitCode === 1) || !(await exists(path))) {
         log(String(r.all ?? '').split('\n').slice(-40).join('\n'));
@@ -247,13 +273,8 @@ export async function abCommand(argv: string[]): Promise<number> {
     await import('node:fs/promises').then((fs) => fs.rm(join(stateDir, '..'), { recursive: true, force: true }));
   }
 
-  const base = poolRounds(reports.base);
-  const cand = poolRounds(reports.candidate);
   const label = (side: 'base' | 'candidate') => `${side}: kube-proxy ${sides[side].version}${sides[side].args.length ? ` ${sides[side].args.join(' ')}` : ''} (${a.rounds} round${a.rounds > 1 ? 's' : ''})`;
-  const pooled = compareReports(base.doc, cand.doc, { tolerance: a.tolerance, baseName: label('base'), candidateName: label('candidate') });
-  const cmp = roundCheck(pooled, reports.base, reports.candidate);
-  const sub = [...new Set([...base.subsampled, ...cand.subsampled])];
-  if (sub.length > 0) cmp.warnings.push(`WARNING: ${sub.length} series kept only a reservoir of their samples per round; the pooled statistics come from those reservoirs: ${sub.join(', ')}`);
+  const cmp = compareRounds(reports.base, reports.candidate, { tolerance: a.tolerance, baseName: label('base'), candidateName: label('candidate') });
   cmp.warnings.push(`NOTE: ${a.rounds} round(s) per side, order ${runOrder(a.rounds).map((s) => (s === 'base' ? 'A' : 'B')).join(' ')}, ${((Date.now() - t0) / 60_000).toFixed(1)} min; a change counts only when every round agrees`);
   await writeTextFile(join(a.outDir, 'compare.md'), renderComparisonMarkdown(cmp));
   await writeTextFile(join(a.outDir, 'compare.html'), renderComparisonHtml(cmp));
@@ -261,9 +282,12 @@ export async function abCommand(argv: string[]): Promise<number> {
   process.stdout.write(renderComparisonText(cmp));
   for (const w of cmp.warnings) process.stderr.write(`${w}\n`);
   process.stdout.write(`wrote ${join(a.outDir, 'compare.md')}, ${join(a.outDir, 'compare.html')}, ${join(a.outDir, 'compare.json')}\n`);
-  if (cmp.rows.length === 0) {
-    log('the rounds have no SLI series in common; nothing was compared');
-    return EXIT.infrastructure;
-  }
+  if (cmp.rows.length === 0) log('the rounds have no SLI series in common; nothing was compared');
+  return abExitCode(cmp);
+}
+
+/** The exit code of a comparison of rounds: 1 a significant regression, 3 nothing in common to compare, else 0. */
+export function abExitCode(cmp: ComparisonDocument): number {
+  if (cmp.rows.length === 0) return EXIT.infrastructure;
   return cmp.outcome === 'regression' ? EXIT.breached : EXIT.ok;
 }

@@ -80,7 +80,11 @@ export async function swapKubeProxy(stateDir: string, choice: KubeProxyChoice, o
       s.processes.push(rec);
       (s as OrchestratedState).kubeProxy = kubeProxyRecord(choice);
     });
-    await confineCpu(nodeDaemonsCgroup(labId, n.name), CPU_SHARES.nodeDaemons, [rec.pid]);
+    await confineCpu(nodeDaemonsCgroup(labId, n.name), CPU_SHARES.nodeDaemons, [rec.pid]).catch(async (e: unknown) => {
+      // ESRCH: the process was gone before it could be moved into its cgroup; say why
+      if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
+      throw new LabError(`${rec.name} (pid ${rec.pid}, ${choice.version}) exited right after the swap started it; log ${rec.logFile}:\n${await logTail(rec.logFile)}`);
+    });
     started.push({ node, rec });
   }
   progress(`kube-proxy ${choice.version}${choice.args.length ? ` ${choice.args.join(' ')}` : ''} started on ${started.map((s) => `${s.node.name} (pid ${s.rec.pid})`).join(', ')}`);

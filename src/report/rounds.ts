@@ -11,9 +11,9 @@
 //    With 2 rounds a side that is the most extreme of the C(4,2) = 6 orderings, i.e. a
 //    one-sided permutation p = 1/6 for the round-level test alone; it is a guard against
 //    one drifted round, not a test of its own. Otherwise the row says so and does not count.
-import { statValue } from './compare.js';
+import { compareReports, statValue } from './compare.js';
 import { buildSeries } from './series.js';
-import type { ComparedStatistic, ComparisonDocument, ComparisonRow, ReportDocument, SeriesRecord } from './types.js';
+import type { CompareOptions, ComparedStatistic, ComparisonDocument, ComparisonRow, ReportDocument, SeriesRecord } from './types.js';
 
 export interface PooledReport {
   doc: ReportDocument;
@@ -102,4 +102,18 @@ export function roundCheck(cmp: ComparisonDocument, base: readonly ReportDocumen
     improvements: rows.filter((r) => r.verdict === 'improvement').length,
     outcome: regressions > 0 ? 'regression' : 'no-regression',
   };
+}
+
+/**
+ * What `kube-sli ab` concludes from its rounds: the rounds of each side pooled, compared
+ * with compareReports, then the round-level check; a warning names series whose rounds
+ * kept only a reservoir. The same function serves ab and recorded rounds (fixtures).
+ */
+export function compareRounds(base: readonly ReportDocument[], cand: readonly ReportDocument[], o: CompareOptions = {}): ComparisonDocument {
+  const b = poolRounds(base);
+  const c = poolRounds(cand);
+  const cmp = roundCheck(compareReports(b.doc, c.doc, o), base, cand);
+  const sub = [...new Set([...b.subsampled, ...c.subsampled])];
+  if (sub.length > 0) cmp.warnings.push(`WARNING: ${sub.length} series kept only a reservoir of their samples per round; the pooled statistics come from those reservoirs: ${sub.join(', ')}`);
+  return cmp;
 }
