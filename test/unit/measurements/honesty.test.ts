@@ -10,21 +10,14 @@ import { fillerEndpoints, fillerServiceSet } from '../../../fixtures/big-service
 import { enoughCaptured, pick } from '../../../fixtures/measure.js';
 import { programmingSample } from '../../../fixtures/programming.js';
 import { Recorder } from '../../../fixtures/results.js';
-import type { ProvidedTarget } from '../../../fixtures/context.js';
+import { unitTarget } from '../support/target.js';
 import { judgeProgramming } from '../../../measurements/network-programming-latency.js';
 import { judgeScaling, scalingInputs, type FirstPacketPoint } from '../../../measurements/first-packet-latency.js';
 import { judgeFailedConnections } from '../../../measurements/failed-connections.js';
 import { dataplaneEnds } from '../../../measurements/last-service-latency.js';
 
 const config = loadRunConfig({});
-const target: ProvidedTarget = {
-  provider: 'lab',
-  reason: 'unit test',
-  kubeconfigPath: '/nonexistent',
-  session: 'unit',
-  families: ['ipv4'],
-  facts: { kubernetesVersion: 'v1.34.4', proxyMode: 'nftables', serviceCidrs: ['10.96.0.0/16'], podCidrs: ['10.244.0.0/16'], ipFamilies: ['ipv4'], nodes: [], kernel: null, kubeProxy: { version: 'v1.34.4', reportedGates: {} }, sources: {} },
-};
+const target = unitTarget('nftables');
 const recorder = (): Recorder => new Recorder({ meta: {} }, target, config);
 
 vi.spyOn(process.stdout, 'write').mockImplementation(() => true);

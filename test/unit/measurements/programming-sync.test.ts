@@ -9,20 +9,13 @@ import { mergeDeltas, SYNC_DURATION, windowDelta, type WindowResult } from '../.
 import { parseMetrics } from '../../../src/kube/prom-text.js';
 import type { KubeSliMeta } from '../../../src/report/index.js';
 import { Recorder } from '../../../fixtures/results.js';
-import type { ProvidedTarget } from '../../../fixtures/context.js';
+import { unitTarget } from '../support/target.js';
 import { recordSyncDuration } from '../../../measurements/network-programming-latency.js';
 
 vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
 
 const parsed = (name: string) => parseMetrics(readFileSync(join(import.meta.dirname, '../../fixtures/kube-proxy', name), 'utf8'));
-const target: ProvidedTarget = {
-  provider: 'lab',
-  reason: 'unit test',
-  kubeconfigPath: '/nonexistent',
-  session: 'unit',
-  families: ['ipv4'],
-  facts: { kubernetesVersion: 'v1.34.4', proxyMode: 'iptables', serviceCidrs: ['10.96.0.0/16'], podCidrs: ['10.244.0.0/16'], ipFamilies: ['ipv4'], nodes: [], kernel: null, kubeProxy: { version: 'v1.34.4', reportedGates: {} }, sources: {} },
-};
+const target = unitTarget('iptables');
 
 async function windowOf(start: string, end: string): Promise<WindowResult> {
   const delta = windowDelta(await parsed(start), await parsed(end), 10);
