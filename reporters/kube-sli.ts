@@ -85,39 +85,37 @@ export function collectReport(input: CollectInput): ReportDocument {
   return reportFromTestMeta(tests, { startedAt: input.startedAt, endedAt: input.endedAt, ...input.defaults });
 }
 
-/** Every failed test, and every file that failed outside its tests (collection, hooks). */
-export function failedTests(modules: ReadonlyArray<TestModule>, root: string): FailedTest[] {
-  const out: FailedTest[] = [];
+/** A failed test, or an error of a file outside its tests (collection, hooks), with its errors. */
+interface Failure {
+  moduleId: string;
+  test?: string;
+  errors: ReadonlyArray<{ message?: string }>;
+}
+
+/** The one walk over the run's results that both the failure digest and exit 3 read. */
+function failures(modules: ReadonlyArray<TestModule>): Failure[] {
+  const out: Failure[] = [];
   for (const m of modules) {
-    const file = relative(root, m.moduleId) || m.moduleId;
-    for (const e of m.errors()) out.push({ file, error: firstLine(e.message) });
+    for (const e of m.errors()) out.push({ moduleId: m.moduleId, errors: [e] });
     for (const t of m.children.allTests()) {
       const r = t.result();
-      if (r.state === 'failed') out.push({ file, test: t.fullName, error: firstLine(r.errors[0]?.message) });
+      if (r.state === 'failed') out.push({ moduleId: m.moduleId, test: t.fullName, errors: r.errors ?? [] });
     }
   }
   return out;
 }
 
+/** Every failed test, and every file that failed outside its tests (collection, hooks). */
+export function failedTests(modules: ReadonlyArray<TestModule>, root: string): FailedTest[] {
+  return failures(modules).map((f) => ({ file: relative(root, f.moduleId) || f.moduleId, ...(f.test !== undefined ? { test: f.test } : {}), error: firstLine(f.errors[0]?.message) }));
+}
+
 /** Tests (or files, or the run) that ended on an InfrastructureError, with its message. */
 export function infrastructureFailures(modules: ReadonlyArray<TestModule>, unhandled: ReadonlyArray<unknown> = []): { where: string; message: string }[] {
   const out: { where: string; message: string }[] = [];
-  for (const m of modules) {
-    for (const e of m.errors()) {
-      const c = infrastructureCause(e);
-      if (c) out.push({ where: m.moduleId, message: c.message });
-    }
-    for (const t of m.children.allTests()) {
-      const r = t.result();
-      if (r.state !== 'failed') continue;
-      for (const e of r.errors ?? []) {
-        const c = infrastructureCause(e);
-        if (c) {
-          out.push({ where: t.fullName, message: c.message });
-          break;
-        }
-      }
-    }
+  for (const f of failures(modules)) {
+    const c = f.errors.map((e) => infrastructureCause(e)).find((x) => x !== undefined);
+    if (c) out.push({ where: f.test ?? f.moduleId, message: c.message });
   }
   for (const e of unhandled) {
     const c = infrastructureCause(e);
