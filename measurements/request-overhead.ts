@@ -23,7 +23,7 @@
 // lag taken out changes the verdict, and are reported beside it otherwise (lagCheck). The
 // NodePort path is measured and reported beside them, not judged.
 import { caveat, definition, warning } from '../src/report/notes.js';
-import { compare, evaluateSlo, intervalRates, parseThreshold, lateSends, openLoopStats, quantile, unsustained, type OpenLoopStats, type RequestRecord, type SloSpec } from '../src/sli/index.js';
+import { compare, evaluateSlo, intervalRates, parseThreshold, lateSends, openLoopStats, quantile, unsustained, type OpenLoopStats, type RequestRecord, type SloSpec, type Verdict } from '../src/sli/index.js';
 import { SLI } from '../src/config/profiles.js';
 import type { IpFamilyName, Run } from '../fixtures/index.js';
 import type { AgentFleet } from '../fixtures/agent.js';
@@ -166,6 +166,11 @@ async function runOnce(scene: OverheadScene, path: PathName, mode: Mode, o: { se
 
 const P99 = { kind: 'quantile', q: 0.99 } as const;
 
+/** The SLO's verdict on p99(numerator) / p99(denominator). */
+export function p99RatioVerdict(slo: SloSpec, numerator: readonly number[], denominator: readonly number[]): Verdict {
+  return evaluateSlo(slo, { ratio: { numerator, denominator, statistic: P99 } });
+}
+
 /**
  * A failed p99 ratio must be reproduced by every repeat (run k of the path against run k of
  * the host network; A B C D, then D C B A). The pooled p99 of a few seconds of open loop is
@@ -174,13 +179,12 @@ const P99 = { kind: 'quantile', q: 0.99 } as const;
  * see that they all came from one event. So a failure that some repeat does not show is
  * inconclusive, with each repeat's ratio; a pass stands on the pooled samples.
  */
-export function repeatCheck(slo: SloSpec, path: PathFigures, host: PathFigures): { invalid?: string; ratios: number[] } {
-  const as = (num: readonly number[], den: readonly number[]) => evaluateSlo(slo, { ratio: { numerator: num, denominator: den, statistic: P99 } });
+export function repeatCheck(slo: SloSpec, path: PathFigures, host: PathFigures, pooled: Verdict = p99RatioVerdict(slo, path.latency, host.latency)): { invalid?: string; ratios: number[] } {
   const ratios = path.latencyPerRun.map((l, k) => {
     const h = host.latencyPerRun[k] ?? [];
     return l.length && h.length ? quantile(l, 0.99) / quantile(h, 0.99) : NaN;
   });
-  if (as(path.latency, host.latency).status !== 'fail' || ratios.length < 2) return { ratios };
+  if (pooled.status !== 'fail' || ratios.length < 2) return { ratios };
   // a repeat shows the failure when its own ratio breaks a threshold (its point value: one
   // repeat alone may hold too few requests for an interval of its own)
   const thresholds = slo.thresholds.map(parseThreshold);
@@ -198,14 +202,12 @@ export function repeatCheck(slo: SloSpec, path: PathFigures, host: PathFigures):
  * the lag could have decided it (inconclusive), when they agree the verdict stands with the
  * lag reported beside it.
  */
-export function lagCheck(slo: SloSpec, path: PathFigures, host: PathFigures): { invalid?: string; notes: string[] } {
+export function lagCheck(slo: SloSpec, path: PathFigures, host: PathFigures, measured: Verdict = p99RatioVerdict(slo, path.latency, host.latency)): { invalid?: string; notes: string[] } {
   const unsent = [host.unsustained, path.unsustained].filter((x): x is string => !!x);
   if (unsent.length) return { invalid: unsent.join('; '), notes: [] };
   const late = [host.late, path.late].filter((x): x is string => !!x);
   if (!late.length) return { notes: [] };
-  const as = (num: number[], den: number[]) => evaluateSlo(slo, { ratio: { numerator: num, denominator: den, statistic: P99 } });
-  const measured = as(path.latency, host.latency);
-  const lessLag = as(path.latencyLessLag, host.latencyLessLag);
+  const lessLag = p99RatioVerdict(slo, path.latencyLessLag, host.latencyLessLag);
   const r = (v: typeof measured): string => (v.thresholds[0]?.observed ?? NaN).toFixed(3);
   if (measured.status !== lessLag.status) {
     return { invalid: `${late.join('; ')}: with each request's own lag taken out the verdict would be ${lessLag.status} (ratio ${r(lessLag)}, measured ${r(measured)}), so the generator's lag could have decided it; lower the arrival rate or give the generator more CPU`, notes: [] };
@@ -305,8 +307,10 @@ async function measureFamily(scene: { run: Run; overhead: OverheadScene; agent: 
     [SLI.podRequestP99, 'pod-ip'],
     [SLI.clusterIpRequestP99, 'cluster-ip'],
   ] as const) {
-    const fit = lagCheck(run.config.slos[sli], open(path), open('host-network'));
-    const repeats = repeatCheck(run.config.slos[sli], open(path), open('host-network'));
+    // the pooled verdict once, for both checks (a bootstrap over every request)
+    const pooled = p99RatioVerdict(run.config.slos[sli], open(path).latency, open('host-network').latency);
+    const fit = lagCheck(run.config.slos[sli], open(path), open('host-network'), pooled);
+    const repeats = repeatCheck(run.config.slos[sli], open(path), open('host-network'), pooled);
     const invalid = [fit.invalid, repeats.invalid].filter((x): x is string => !!x).join('; ');
     judged.push(
       record.judgeRatio(run.config.slos[sli], {
