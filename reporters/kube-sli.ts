@@ -8,7 +8,7 @@ import { renderConformanceHtml, renderHtml } from './render/html.js';
 import { renderJUnit } from './render/junit.js';
 import { renderConformanceMarkdown, renderMarkdown } from './render/markdown.js';
 import { renderConsole } from './render/text.js';
-import { firstLine, renderFailures, type FailedTest } from './render/failures.js';
+import { describeError, renderFailures, type ErrorLike, type FailedTest } from './render/failures.js';
 import { EXIT } from '../src/cli/exit-codes.js';
 import { infrastructureCause } from '../src/infrastructure-error.js';
 
@@ -89,7 +89,7 @@ export function collectReport(input: CollectInput): ReportDocument {
 interface Failure {
   moduleId: string;
   test?: string;
-  errors: ReadonlyArray<{ message?: string }>;
+  errors: ReadonlyArray<ErrorLike>;
 }
 
 /** The one walk over the run's results that both the failure digest and exit 3 read. */
@@ -107,7 +107,7 @@ function failures(modules: ReadonlyArray<TestModule>): Failure[] {
 
 /** Every failed test, and every file that failed outside its tests (collection, hooks). */
 export function failedTests(modules: ReadonlyArray<TestModule>, root: string): FailedTest[] {
-  return failures(modules).map((f) => ({ file: relative(root, f.moduleId) || f.moduleId, ...(f.test !== undefined ? { test: f.test } : {}), error: firstLine(f.errors[0]?.message) }));
+  return failures(modules).map((f) => ({ file: relative(root, f.moduleId) || f.moduleId, ...(f.test !== undefined ? { test: f.test } : {}), error: describeError(f.errors[0]) }));
 }
 
 /** Tests (or files, or the run) that ended on an InfrastructureError, with its message. */

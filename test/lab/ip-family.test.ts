@@ -41,16 +41,21 @@ const exists = (p: string) => stat(p).then(() => true, () => false);
 
 const SUITES = ['suites/first-packet-latency.slo.test.ts', 'suites/connection-total-latency.slo.test.ts', 'suites/throughput-fairness.slo.test.ts'];
 // A tiny workload: this test proves the IPv6 paths, not the SLOs' statistical power, so the
-// latency SLOs' minimum samples come down to what it makes (400 per series); their bounds
-// stay the profile's, and every verdict must still pass. Throughput keeps its 4 streams.
+// latency SLOs' minimum samples come down to what it makes; their bounds stay the
+// profile's, and every verdict must still pass. Throughput keeps its 4 streams.
+const CONNECTIONS = 4 * 100;
+// The boundary capture may miss a packet of the 400 (a full ring on 2 busy vCPUs): the
+// checks below accept 99 % of them, and so must the minimum, or one missed packet makes the
+// verdict inconclusive (`only 399 samples, fewer than minSamples 400`).
+const MIN_SAMPLES = String(Math.floor(CONNECTIONS * 0.99));
 const WORKLOAD = {
   SERVICES: '20,100',
   CLIENTS: '4',
   CONN_PER_CLIENT: '100',
   STREAM_SECONDS: '3',
-  SLI_MIN_SAMPLES_FIRST_PACKET_LATENCY_SECONDS: '400',
-  SLI_MIN_SAMPLES_FIRST_PACKET_LATENCY_SCALING_RATIO: '400',
-  SLI_MIN_SAMPLES_CONNECTION_TOTAL_LATENCY_SECONDS: '400',
+  SLI_MIN_SAMPLES_FIRST_PACKET_LATENCY_SECONDS: MIN_SAMPLES,
+  SLI_MIN_SAMPLES_FIRST_PACKET_LATENCY_SCALING_RATIO: MIN_SAMPLES,
+  SLI_MIN_SAMPLES_CONNECTION_TOTAL_LATENCY_SECONDS: MIN_SAMPLES,
   // a slow machine's deadlines reach the child run too
   ...(process.env.SLI_TIMEOUT_FACTOR ? { SLI_TIMEOUT_FACTOR: process.env.SLI_TIMEOUT_FACTOR } : {}),
 };
@@ -106,10 +111,10 @@ describe.skipIf(!!labSkipReason)('a dual-stack lab', () => {
     }
     // IPv6 end to end: the boundary capture saw the IPv6 VIPs, conntrack tracked them
     const v6 = (sli: string, source: string) => report.series.filter((s) => s.sli === sli && s.source === source && s.labels?.family === 'ipv6');
-    for (const s of v6(SLI.firstPacket, 'capture')) expect(s.summary?.count ?? 0).toBeGreaterThanOrEqual(4 * 100 * 0.99);
+    for (const s of v6(SLI.firstPacket, 'capture')) expect(s.summary?.count ?? 0).toBeGreaterThanOrEqual(Number(MIN_SAMPLES));
     expect(v6(SLI.firstPacket, 'capture')).toHaveLength(2);
     for (const s of v6(SLI.firstPacket, 'conntrack')) expect(s.summary?.count ?? 0).toBeGreaterThan(0);
-    expect(v6(SLI.totalLatency, 'capture')[0]?.summary?.count ?? 0).toBeGreaterThanOrEqual(4 * 100 * 0.99);
+    expect(v6(SLI.totalLatency, 'capture')[0]?.summary?.count ?? 0).toBeGreaterThanOrEqual(Number(MIN_SAMPLES));
     expect(v6(SLI.throughput, 'conntrack')[0]?.summary?.count).toBe(4);
     expect(report.environment.extra?.serviceCidr).toBe(plan.serviceCidrs.join(','));
 
