@@ -18,7 +18,7 @@ export interface FailedTest {
 /** What the digest reads of an error (vitest's serialized TestError). */
 export interface ErrorLike {
   message?: string;
-  /** the received value, serialized, of an assertion */
+  /** the received value of an assertion, as vitest serializes it (a string) */
   actual?: unknown;
 }
 
@@ -54,7 +54,8 @@ export function describeError(e: ErrorLike | undefined): string {
   if (!m) return firstLine(lines.join('\n'));
   const out = [cut(m[1]!.trim())];
   // an abbreviated received value ("expected [ Array(2) ] to deeply equal []"): show it in full
-  if (ABBREVIATED.test(m[1]!) && e?.actual !== undefined) out.push(`received: ${cut(String(e.actual).replace(/\s+/g, ' '))}`);
+  const actual = typeof e?.actual === 'string' ? e.actual : e?.actual === undefined ? undefined : JSON.stringify(e.actual);
+  if (ABBREVIATED.test(m[1]!) && actual !== undefined) out.push(`received: ${cut(actual.replace(/\s+/g, ' '))}`);
   // the context's own last line shares the message's last line with the assertion
   const context = [...lines.slice(0, -1), last.slice(0, m.index)].filter((l) => TELLING.test(l)).slice(-CONTEXT_LINES);
   for (const l of context) out.push(cut(l.trim()));
