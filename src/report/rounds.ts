@@ -11,6 +11,14 @@
 //    With 2 rounds a side that is the most extreme of the C(4,2) = 6 orderings, i.e. a
 //    one-sided permutation p = 1/6 for the round-level test alone; it is a guard against
 //    one drifted round, not a test of its own. Otherwise the row says so and does not count.
+// 3. roundTTest: the test whose unit is the round. The rounds' statistics of each side are
+//    the observations (Student's two-sample t, pooled variance, df = rounds − 2; at least
+//    2 rounds per side, so each side's spread is seen), so the
+//    spread between rounds of one side, which the pooled bootstrap cannot see, sets the
+//    bar. A/A on the lab showed why it is needed: in one A B B A run 6 of 8 rows were
+//    "significant" by the pooled bootstrap, and ordering alone (p = 1/6 per row) lets one
+//    of several rows through by chance. A row counts only when all three agree.
+import tQuantile from '@stdlib/stats-base-dists-t-quantile';
 import { compareReports, statValue } from './compare.js';
 import { buildSeries } from './series.js';
 import type { CompareOptions, ComparedStatistic, ComparisonDocument, ComparisonRow, ReportDocument, SeriesRecord } from './types.js';
@@ -78,6 +86,40 @@ export function roundsAgree(v: RoundValues, candidateHigher: boolean): boolean {
   return candidateHigher ? Math.min(...c) > Math.max(...b) : Math.max(...c) < Math.min(...b);
 }
 
+export interface RoundTest {
+  /** Student's t of mean(candidate rounds) − mean(base rounds) */
+  t: number;
+  df: number;
+  /** |t| beyond this is significant at the comparison's confidence (two-sided) */
+  critical: number;
+  significant: boolean;
+}
+
+/**
+ * Student's two-sample t on the rounds' statistics (pooled variance). Undefined when it
+ * cannot be formed: a round without a value, or a side with one round (its spread unseen;
+ * ab's default of 2 rounds per side always forms it).
+ */
+export function roundTTest(v: RoundValues, confidence: number): RoundTest | undefined {
+  const b = v.base.filter((x): x is number => x !== null);
+  const c = v.candidate.filter((x): x is number => x !== null);
+  if (b.length !== v.base.length || c.length !== v.candidate.length || b.length < 2 || c.length < 2) return undefined;
+  const df = b.length + c.length - 2;
+  const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
+  const ss = (xs: number[], m: number) => xs.reduce((a, x) => a + (x - m) ** 2, 0);
+  const mb = mean(b);
+  const mc = mean(c);
+  const pooled = (ss(b, mb) + ss(c, mc)) / df;
+  const se = Math.sqrt(pooled * (1 / b.length + 1 / c.length));
+  const diff = mc - mb;
+  // no spread at all: any difference is beyond it, none is not
+  const t = se > 0 ? diff / se : diff === 0 ? 0 : Math.sign(diff) * Infinity;
+  const critical = tQuantile(1 - (1 - confidence) / 2, df);
+  return { t, df, critical, significant: Math.abs(t) > critical };
+}
+
+const fmtT = (r: RoundTest): string => `t = ${Number.isFinite(r.t) ? r.t.toFixed(2) : r.t > 0 ? '+∞' : '−∞'}, df ${r.df}, critical ${r.critical.toFixed(2)}`;
+
 const fmt = (xs: (number | null)[]) => xs.map((x) => (x === null ? 'n/a' : Number(x.toPrecision(4)).toString())).join(', ');
 
 /** Applies the round-level check to a comparison of pooled rounds; returns a new document. */
@@ -86,13 +128,14 @@ export function roundCheck(cmp: ComparisonDocument, base: readonly ReportDocumen
     if (row.verdict !== 'regression' && row.verdict !== 'improvement') return row;
     const v = roundValues(row, base, cand);
     const higher = (row.change ?? 0) > 0;
-    if (roundsAgree(v, higher)) return { ...row, note: [row.note, `every round agrees (base rounds ${fmt(v.base)}; candidate rounds ${fmt(v.candidate)})`].filter(Boolean).join('; ') };
-    return {
-      ...row,
-      significant: false,
-      verdict: 'no-significant-change' as const,
-      note: [row.note, `pooled samples said ${row.verdict}, but the rounds overlap (base rounds ${fmt(v.base)}; candidate rounds ${fmt(v.candidate)}): round-to-round spread, not counted`].filter(Boolean).join('; '),
-    };
+    const rounds = `base rounds ${fmt(v.base)}; candidate rounds ${fmt(v.candidate)}`;
+    const dismiss = (why: string) => ({ ...row, significant: false, verdict: 'no-significant-change' as const, note: [row.note, `pooled samples said ${row.verdict}, but ${why}: round-to-round spread, not counted`].filter(Boolean).join('; ') });
+    if (!roundsAgree(v, higher)) return dismiss(`the rounds overlap (${rounds})`);
+    const t = roundTTest(v, cmp.confidence);
+    // a side with one round: its spread is unknown, the ordering check stands alone
+    if (t === undefined) return { ...row, note: [row.note, `every round agrees (${rounds}); a side has one round, so no round-level t test (run 2 or more rounds per side)`].filter(Boolean).join('; ') };
+    if (!t.significant) return dismiss(`the rounds differ by less than their own spread (${rounds}; ${fmtT(t)})`);
+    return { ...row, note: [row.note, `every round agrees (${rounds}; ${fmtT(t)})`].filter(Boolean).join('; ') };
   });
   const regressions = rows.filter((r) => r.verdict === 'regression').length;
   return {

@@ -8,7 +8,7 @@ import { parseAbArgs, runOrder } from '../../../src/cli/ab-command.js';
 import { UsageError, EXIT } from '../../../src/cli/exit-codes.js';
 import { main } from '../../../src/cli/run.js';
 import { compareReports } from '../../../src/report/compare.js';
-import { poolRounds, roundCheck, roundsAgree } from '../../../src/report/rounds.js';
+import { poolRounds, roundCheck, roundsAgree, roundTTest } from '../../../src/report/rounds.js';
 import type { ReportDocument } from '../../../src/report/types.js';
 
 describe('kube-sli ab arguments', () => {
@@ -105,6 +105,36 @@ describe('rounds: pooled compare with a round-level check', () => {
     expect(cmp.regressions).toBe(0);
     expect(cmp.outcome).toBe('no-regression');
     expect(cmp.rows.some((r) => /rounds overlap/.test(r.note ?? ''))).toBe(true);
+  });
+  it('rounds in order but closer than their own spread: not counted, with the t test in the note', async () => {
+    const doc = poolRounds([await load()]).doc;
+    // every candidate round above every base round (the 1-in-6 ordering of an A/A), +10 %
+    // on average, while the base rounds themselves differ by 10 %
+    const base = [scaled(doc, 1), scaled(doc, 1.1)].map((d) => poolRounds([d]).doc);
+    const cand = [scaled(doc, 1.12), scaled(doc, 1.2)].map((d) => poolRounds([d]).doc);
+    const pooled = compareReports(poolRounds(base).doc, poolRounds(cand).doc);
+    expect(pooled.regressions).toBeGreaterThan(0);
+    const cmp = roundCheck(pooled, base, cand);
+    expect(cmp.regressions).toBe(0);
+    expect(cmp.rows.some((r) => /differ by less than their own spread .*t = 1\.\d\d, df 2, critical 4\.30/.test(r.note ?? ''))).toBe(true);
+  });
+  it("roundTTest: Student's t on the rounds' statistics, at the comparison's confidence", () => {
+    // means 1.5 and 3.5, pooled variance 0.5, se √0.5: t = 2√2; t(0.975, 2) = 4.303
+    const r = roundTTest({ base: [1, 2], candidate: [3, 4] }, 0.95)!;
+    expect(r.t).toBeCloseTo(2 * Math.SQRT2, 10);
+    expect(r.df).toBe(2);
+    expect(r.critical).toBeCloseTo(4.3027, 4);
+    expect(r.significant).toBe(false);
+    // a consistent shift well beyond the spread
+    expect(roundTTest({ base: [1, 1.01, 1.02], candidate: [1.5, 1.52, 1.49] }, 0.95)!.significant).toBe(true);
+    // at 80 % the bar is lower: t(0.9, 2) = 1.886
+    expect(roundTTest({ base: [1, 2], candidate: [3, 4] }, 0.8)!.significant).toBe(true);
+    // identical rounds: no spread, a difference is beyond it and none is not
+    expect(roundTTest({ base: [2, 2], candidate: [3, 3] }, 0.95)!.t).toBe(Infinity);
+    expect(roundTTest({ base: [2, 2], candidate: [2, 2] }, 0.95)!.significant).toBe(false);
+    // not formed: a side with one round, or a round without a value
+    expect(roundTTest({ base: [1], candidate: [3, 4] }, 0.95)).toBeUndefined();
+    expect(roundTTest({ base: [1, null], candidate: [3, 4] }, 0.95)).toBeUndefined();
   });
   it('roundsAgree needs every round on one side, and values on every round', () => {
     expect(roundsAgree({ base: [1, 2], candidate: [3, 4] }, true)).toBe(true);
