@@ -217,14 +217,20 @@ export async function startHollowNodes(o: StartHollowOptions): Promise<ProcessRe
 /** Waits until every hollow Node is Ready; fails at once when one of them exited. */
 export async function waitHollowReady(api: k8s.CoreV1Api, recs: readonly ProcessRecord[], timeoutMs = TIMEOUTS.labHollowReadyMs): Promise<void> {
   const want = new Set(recs.map((r) => r.name.slice('hollow/'.length)));
+  let turn = 0;
   await waitFor(
     async () => {
-      // checking every process each poll is 2 reads per node; a sample is enough to fail fast
-      for (const r of recs.filter((_, i) => i % 25 === 0)) {
+      const list = await api.listNode({ labelSelector: `${HOLLOW_LABEL}=true` });
+      const readyNames = new Set(list.items.filter((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).map((n) => n.metadata?.name ?? ''));
+      const ready = [...want].filter((n) => readyNames.has(n)).length;
+      // a node that is not Ready yet may be one whose process exited: check those, at most
+      // 25 per poll (2 /proc reads each), a different slice each poll so all are reached
+      const waiting = recs.filter((r) => !readyNames.has(r.name.slice('hollow/'.length)));
+      const slice = waiting.length <= 25 ? waiting : Array.from({ length: 25 }, (_, i) => waiting[(turn * 25 + i) % waiting.length]!);
+      turn++;
+      for (const r of slice) {
         if (!(await isRecordedProcessAlive(r))) throw new StopWaiting(new LabError(`${r.name} (pid ${r.pid}) exited; log ${r.logFile}:\n${await logTail(r.logFile)}`));
       }
-      const list = await api.listNode({ labelSelector: `${HOLLOW_LABEL}=true` });
-      const ready = list.items.filter((n) => want.has(n.metadata?.name ?? '') && n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
       return ready === want.size ? true : { pending: `${ready} of ${want.size} hollow nodes Ready` };
     },
     { timeout: timeoutMs, interval: TIMEOUTS.labHollowPollMs, what: `${want.size} hollow nodes Ready (logs: the state dir's logs/hollow-*.log)` },
