@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, describe, expect, it } from 'vitest';
 import { listNetns } from '../../src/netns/netns.js';
+import { defaultLabId } from '../../src/lab/lab.js';
 import { readReport, type ComparisonDocument } from '../../src/report/index.js';
 import { labSkipReason } from './support/ports.js';
 import { childEnv, KUBE_SLI } from './support/slo-run.js';
@@ -47,8 +48,10 @@ describe.skipIf(!!labSkipReason)('kube-sli ab', () => {
     const doc = await readReport(join(out, 'rounds', '01-base', 'report.json'));
     expect(doc.environment.extra?.['kubeProxy.version']).toMatch(/^v1\.\d+\.\d+/);
     for (const f of ['compare.md', 'compare.html']) expect((await readFile(join(out, f), 'utf8')).length).toBeGreaterThan(100);
-    // nothing of the run's lab is left
-    expect((await listNetns()).filter((n) => !before.has(n) && n.startsWith('ksli-lab-'))).toEqual([]);
+    // nothing of the run's lab is left (its own namespaces: other labs may come and go meanwhile)
+    const stateDir = /lab up \([^)]*\) in (\S+) with/.exec(all)?.[1];
+    expect(stateDir, 'ab names the lab it brought up').toBeDefined();
+    expect((await listNetns()).filter((n) => !before.has(n) && n.startsWith(`ksli-lab-${defaultLabId(stateDir!)}-`))).toEqual([]);
     console.log(`A/A: ${cmp.rows.length} rows, ${cmp.rows.filter((x) => x.note?.includes('not counted')).length} pooled-only differences not counted (rounds overlap, or within their spread by the round t test); ${cmp.warnings.join(' | ')}`);
   }, 45 * 60_000);
 });
