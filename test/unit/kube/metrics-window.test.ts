@@ -61,6 +61,13 @@ describe('windowDelta (pure) on recorded kube-proxy scrapes', () => {
     expect(d.reset).toBe(false);
   });
 
+  it('a kube-proxy from mid bulk-create to quiet: every sync of the window partial, none full', async () => {
+    const d = windowDelta(await parsed('metrics-nftables-bulk-busy.txt'), await parsed('metrics-nftables-bulk-quiet.txt'), 457);
+    expect(ok<SyncKinds>(d.syncKinds)).toEqual({ full: 0, partial: 327 - 28 });
+    expect(ok<HistogramWindow>(d.syncDuration).count).toBe(328 - 29);
+    expect(ok<HistogramWindow>(d.programming).count).toBe(4029 - 4);
+  });
+
   it('iptables node0 gives the same shape', async () => {
     const d = windowDelta(await parsed('metrics-iptables.txt'), await parsed('metrics-iptables-after.txt'), 5);
     expect(ok<HistogramWindow>(d.programming).count).toBe(5);
