@@ -8,9 +8,10 @@
 // kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds when a change asks for a sync
 // and kubeproxy_sync_proxy_rules_last_timestamp_seconds when a sync succeeded. A change is
 // pending while the queued stamp is newer. A change queued while a sync runs is stamped
-// before that sync ends, yet its BoundedFrequencyRunner schedules one more sync (after
-// minSyncPeriod): so a node also counts as quiet only once its sync count stood still for
-// a span longer than the quiet interval plus the longest sync seen while waiting.
+// before that sync ends, yet its BoundedFrequencyRunner (pkg/proxy/runner) runs one more
+// sync minSyncPeriod after that sync's completion: so a node also counts as quiet only once
+// its sync count stood still for the quiet interval (above minSyncPeriod) plus the longest
+// sync seen while waiting, by when such a follow-up sync would have completed.
 //
 // The pure part (syncState, quietStep) is tested on recorded kube-proxy scrapes.
 import { TIMEOUTS } from '../timeouts.js';
