@@ -121,7 +121,12 @@ export async function measureNewService(scene: ProgrammingScene, record: Recorde
   // of what came before (thousands of bulk-created Services, whose trigger times are
   // minutes old; the previous probe's deletion) and the probe queues behind them.
   const settles: { what: string; r: SettleResult }[] = [];
-  const settle = async (when: string): Promise<void> => void settles.push({ what: when, r: await settleKubeProxy(run, `${when} (${what})`) });
+  const unread = new Set<string>();
+  const settle = async (when: string): Promise<void> => {
+    const r = await settleKubeProxy(run, `${when} (${what})`, unread);
+    for (const n of r.nodes) if (n.unavailable !== undefined) unread.add(n.node);
+    settles.push({ what: when, r });
+  };
   await settle('before the first probe');
   const window = await openKubeProxyWindow(run);
   const samples: ProgrammingSample[] = [];
