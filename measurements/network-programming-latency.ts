@@ -28,7 +28,9 @@ import type { SloSpec } from '../src/sli/index.js';
 import type { Labels } from '../src/report/index.js';
 import { SLI, type Backend, type Run, type ServiceScaler } from '../fixtures/index.js';
 import { bigServiceSlices } from '../fixtures/big-service.js';
-import { histogramSamples, openKubeProxyWindow, recordKubeProxy } from '../fixtures/kube-proxy-window.js';
+import { histogramSamples, openKubeProxyWindow, recordKubeProxy, settleKubeProxy, syncKindsText } from '../fixtures/kube-proxy-window.js';
+import type { SettleResult } from '../src/kube/kube-proxy-quiet.js';
+import { TIMEOUTS } from '../src/timeouts.js';
 import type { ClockOffset, Loadgen } from '../fixtures/loadgen.js';
 import { measureProgramming, type ProgrammingSample } from '../fixtures/programming.js';
 import type { Judged, Recorder } from '../fixtures/results.js';
@@ -65,18 +67,80 @@ function probe(scene: ProgrammingScene, beforeWrite?: () => Promise<void>): Prom
   return measureProgramming(run.clients, { namespace, session: run.target.session, prober: prober.loadgen, offset: prober.offset, endpointIps: backend.podIps, targetPort: backend.targetPort, ...(beforeWrite ? { beforeWrite } : {}) });
 }
 
+/**
+ * What the kube-proxy waits around the probes found, as notes: how long they took, and any
+ * kube-proxy that did not go quiet (its leftover syncs are in the window) or could not tell.
+ */
+export function settleNotes(settles: readonly { what: string; r: SettleResult }[]): NoteInput[] {
+  if (settles.length === 0) return [];
+  const notes: NoteInput[] = [];
+  const waited = settles.reduce((a, s) => a + s.r.seconds, 0);
+  const first = settles[0]!;
+  notes.push(
+    definition(
+      `each probe started with every kube-proxy quiet (no change queued after its last sync, sync count still for ${TIMEOUTS.kubeProxyQuietMs / 1000} s plus its longest sync), and the window closed once the last probe's syncs were done on every node: ${settles.length} waits, ${waited.toFixed(1)} s in all, the first (${first.what}) ${first.r.seconds.toFixed(1)} s with ${first.r.nodes.map((n) => `${n.node} ${n.syncs ?? '?'} syncs`).join(', ')}`,
+    ),
+  );
+  for (const s of settles) {
+    if (!s.r.quiet) notes.push(warning(`kube-proxy was not quiet ${s.what} after ${s.r.seconds.toFixed(1)} s (${s.r.nodes.map((n) => n.state ?? n.node).join('; ')}): syncs the probes did not cause are in the window and may have delayed them`));
+  }
+  const unread = new Map<string, string>();
+  for (const s of settles) for (const n of s.r.nodes) if (n.unavailable !== undefined && !unread.has(n.node)) unread.set(n.node, n.unavailable);
+  for (const [node, why] of unread) notes.push(caveat(`kube-proxy on ${node} could not tell whether it was quiet (${why}): the probes did not wait for it`));
+  return notes;
+}
+
+/**
+ * Where a sample starts. The kit stamps each probe's EndpointSlice with the instant it is
+ * written (endpoints.kubernetes.io/last-change-trigger-time), so the prober and kube-proxy's
+ * own histogram start at the same instant. Upstream's EndpointSlice controller stamps a new
+ * Service's first slice with the Service's creationTimestamp (TriggerTimeTracker, 1 s
+ * resolution): measured that way a sample would also hold the time from the Service's
+ * create to the slice's write, which the note gives.
+ */
+export function startInstantNotes(samples: readonly Pick<ProgrammingSample, 'serviceLeadSeconds'>[]): NoteInput[] {
+  const leads = samples.flatMap((s) => (s.serviceLeadSeconds === undefined ? [] : [s.serviceLeadSeconds])).sort((a, b) => a - b);
+  if (leads.length === 0) return [];
+  const median = leads[Math.floor((leads.length - 1) / 2)]!;
+  const ms = (x: number) => `${(x * 1000).toFixed(1)} ms`;
+  return [
+    caveat(
+      `measured from each EndpointSlice's write (its last-change-trigger-time, kube-proxy's start too); the probe Service was created ${ms(median)} (median; at most ${ms(leads.at(-1)!)}) before it: upstream's EndpointSlice controller would start a new Service's clock at the Service's creation`,
+    ),
+  ];
+}
+
 /** new-service and one-more-service: the profile's minSamples probes, judged. */
 export async function measureNewService(scene: ProgrammingScene, record: Recorder, o: { services?: { scaler: ServiceScaler; n: number } } = {}): Promise<Judged> {
-  const slo = scene.run.config.slos[SLI.programming];
+  const { run } = scene;
+  const slo = run.config.slos[SLI.programming];
   if (o.services) await o.services.scaler.scaleTo(o.services.n);
   const labels: Labels = o.services ? { case: 'one-more-service', services: String(o.services.n) } : { case: 'new-service' };
-  const window = await openKubeProxyWindow(scene.run);
+  const what = `${labels.case}${o.services ? ` at ${o.services.n} Services` : ''}`;
+  // Every probe is one change on idle kube-proxies: otherwise the window counts the syncs
+  // of what came before (thousands of bulk-created Services, whose trigger times are
+  // minutes old; the previous probe's deletion) and the probe queues behind them.
+  const settles: { what: string; r: SettleResult }[] = [];
+  const unread = new Set<string>();
+  const settle = async (when: string): Promise<void> => {
+    const r = await settleKubeProxy(run, `${when} (${what})`, unread);
+    for (const n of r.nodes) if (n.unavailable !== undefined) unread.add(n.node);
+    settles.push({ what: when, r });
+  };
+  await settle('before the first probe');
+  const window = await openKubeProxyWindow(run);
   const samples: ProgrammingSample[] = [];
-  for (let i = 0; i < slo.minSamples; i++) samples.push(await probe(scene));
+  for (let i = 0; i < slo.minSamples; i++) {
+    if (i > 0) await settle(`before probe ${i + 1}`);
+    samples.push(await probe(scene));
+  }
+  // the last probe's syncs on every node (not only the prober's) belong in the window
+  await settle('after the last probe');
   const w = await window.close();
-  recordKubeProxy(record, SLI.programming, w, labels);
-  recordSyncDuration(record, w, labels);
-  return judgeProgramming(record, slo, samples, labels);
+  const notes = [...settleNotes(settles), ...startInstantNotes(samples)];
+  recordKubeProxy(record, SLI.programming, w, labels, notes);
+  recordSyncDuration(record, w, labels, notes);
+  return judgeProgramming(record, slo, samples, labels, notes);
 }
 
 /** Syncs slower than the histogram's highest finite bucket: their samples say that bound, less than they took. */
@@ -93,17 +157,19 @@ function overflowNote(h: HistogramWindow): NoteInput[] {
  * interpolation, as histogram_quantile does); no syncs, or no histogram, records nothing
  * (recordKubeProxy's notes say which).
  */
-export function recordSyncDuration(record: Pick<Recorder, 'observe'>, w: WindowResult, labels: Labels): void {
+export function recordSyncDuration(record: Pick<Recorder, 'observe'>, w: WindowResult, labels: Labels, extra: readonly NoteInput[] = []): void {
   const sync = w.merged.syncDuration;
   if (isUnavailable(sync) || sync.count === 0) return;
+  const perNode = w.sources.flatMap((s) => (s.ok ? [`${s.node} ${syncKindsText(s)}`] : []));
   record.observe(SYNC_DURATION, {
     source: 'kube-proxy-metric',
     labels,
     samples: histogramSamples(sync),
     notes: [
       definition(
-        `${SYNC_DURATION} (each sync of the proxy rules, full or partial) over ${w.merged.nodes.join(', ')} from ${w.startedAt} to ${w.endedAt}: ${sync.count} syncs, ${sync.sum.toFixed(3)} s in all; samples interpolated from its buckets`,
+        `${SYNC_DURATION} (each sync of the proxy rules, full or partial) over ${w.merged.nodes.join(', ')} from ${w.startedAt} to ${w.endedAt}: ${sync.count} syncs (${perNode.join('; ')}), ${sync.sum.toFixed(3)} s in all; samples interpolated from its buckets`,
       ),
+      ...extra,
       ...(sync.reset ? [warning('a kube-proxy restarted or its counters went backwards inside the window: its syncs count from the restart')] : []),
       ...overflowNote(sync),
     ],

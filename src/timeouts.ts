@@ -30,6 +30,9 @@ const DEADLINES = {
   agentSettleMs: 60_000,
   /** kube-proxy metrics scrape through nodes/proxy */
   metricsScrapeMs: 15_000,
+  /** every node's kube-proxy has synced all pending changes (after thousands of Services
+   * were bulk-created, a kube-proxy on shared vCPUs catches up for minutes) */
+  kubeProxySettleMs: 5 * 60_000,
   /** one object of a bulk create or delete, retries included */
   bulkItemMs: 5 * 60_000,
   /** one page of a paced collection delete, retries included */
@@ -61,6 +64,12 @@ const DEADLINES = {
 const INTERVALS = {
   /** polling interval for run, pod and object status */
   pollMs: 250,
+  /** kube-proxy counts as quiet once its sync count stood still this long (plus its
+   * longest sync seen meanwhile): above kube-proxy's default minSyncPeriod of 1 s, after
+   * which a change queued during a sync gets its own sync */
+  kubeProxyQuietMs: 2000,
+  /** polling kube-proxy's metrics while waiting for it to go quiet */
+  kubeProxyQuietPollMs: 500,
   /** polling interval while a programming probe runs */
   probePollMs: 50,
   /** polling interval for flow records from the agents */

@@ -17,6 +17,11 @@ import { proxyText } from './proxy.js';
 export const PROGRAMMING_DURATION = 'kubeproxy_network_programming_duration_seconds';
 export const SYNC_DURATION = 'kubeproxy_sync_proxy_rules_duration_seconds';
 export const LAST_SYNC_TIMESTAMP = 'kubeproxy_sync_proxy_rules_last_timestamp_seconds';
+/** stamped when a change asks for a sync (kube-proxy v1.26+) */
+export const LAST_QUEUED_TIMESTAMP = 'kubeproxy_sync_proxy_rules_last_queued_timestamp_seconds';
+/** the same syncs split by kind (kube-proxy v1.28+): a full sync rewrites every rule, a partial one only what changed */
+export const SYNC_FULL_DURATION = 'kubeproxy_sync_full_proxy_rules_duration_seconds';
+export const SYNC_PARTIAL_DURATION = 'kubeproxy_sync_partial_proxy_rules_duration_seconds';
 export const CPU_SECONDS = 'process_cpu_seconds_total';
 export const RESIDENT_MEMORY = 'process_resident_memory_bytes';
 export const PROCESS_START = 'process_start_time_seconds';
@@ -66,10 +71,19 @@ export interface LastSync {
   moved: boolean;
 }
 
+/** The window's syncs by kind. */
+export interface SyncKinds {
+  /** rewrote every rule: at start-up, after a failed sync, a topology label change, or hourly */
+  full: number;
+  /** wrote only the Services that changed */
+  partial: number;
+}
+
 /** What one kube-proxy did in the window (the pure part's result). */
 export interface KubeProxyDelta {
   programming: HistogramWindow | Unavailable;
   syncDuration: HistogramWindow | Unavailable;
+  syncKinds: SyncKinds | Unavailable;
   lastSync: LastSync | Unavailable;
   cpu: CpuWindow | Unavailable;
   residentMemoryBytes: number | Unavailable;
@@ -155,6 +169,24 @@ function histogramWindow(name: string, start: Families, end: Families, restarted
   }
 }
 
+/** Full and partial syncs in the window. kube-proxy registers each of the two histograms
+ * at its first observation (a new kube-proxy has done only its full sync): one missing
+ * while the other is exposed counts zero; both missing is a kube-proxy without them (< v1.28). */
+function syncKindsWindow(start: Families, end: Families, restarted: boolean): SyncKinds | Unavailable {
+  const exposed = (n: string) => histogramSeries(end, n).length > 0;
+  if (!exposed(SYNC_FULL_DURATION) && !exposed(SYNC_PARTIAL_DURATION)) return { unavailable: `${SYNC_FULL_DURATION} and ${SYNC_PARTIAL_DURATION} are not exposed (kube-proxy older than v1.28)` };
+  const count = (n: string): number | Unavailable => {
+    if (!exposed(n)) return 0;
+    const h = histogramWindow(n, start, end, restarted);
+    return isUnavailable(h) ? h : h.count;
+  };
+  const full = count(SYNC_FULL_DURATION);
+  const partial = count(SYNC_PARTIAL_DURATION);
+  if (isUnavailable(full)) return full;
+  if (isUnavailable(partial)) return partial;
+  return { full, partial };
+}
+
 function lastSyncOf(f: Families): number | undefined {
   const ss = samples(f, LAST_SYNC_TIMESTAMP).filter((s) => Number.isFinite(s.value));
   return ss.length === 0 ? undefined : Math.max(...ss.map((s) => s.value));
@@ -171,6 +203,7 @@ export function windowDelta(start: Families, end: Families, seconds: number): Ku
 
   const programming = histogramWindow(PROGRAMMING_DURATION, start, end, restarted);
   const syncDuration = histogramWindow(SYNC_DURATION, start, end, restarted);
+  const syncKinds = syncKindsWindow(start, end, restarted);
 
   const s0 = lastSyncOf(start);
   const s1 = lastSyncOf(end);
@@ -192,7 +225,7 @@ export function windowDelta(start: Families, end: Families, seconds: number): Ku
   const residentMemoryBytes = rss === undefined ? { unavailable: `${RESIDENT_MEMORY} is not exposed` } : rss;
 
   const reset = restarted || [programming, syncDuration, cpu].some((x) => !isUnavailable(x) && x.reset);
-  return { programming, syncDuration, lastSync, cpu, residentMemoryBytes, restarted, reset };
+  return { programming, syncDuration, syncKinds, lastSync, cpu, residentMemoryBytes, restarted, reset };
 }
 
 function mergeOne(parts: { node: string; h: HistogramWindow | Unavailable }[], name: string): HistogramWindow | Unavailable {

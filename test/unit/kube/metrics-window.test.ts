@@ -20,6 +20,7 @@ import {
   type HistogramWindow,
   type LastSync,
   type MetricsSource,
+  type SyncKinds,
 } from '../../../src/kube/metrics-window.js';
 import { parseMetrics } from '../../../src/kube/prom-text.js';
 
@@ -54,8 +55,17 @@ describe('windowDelta (pure) on recorded kube-proxy scrapes', () => {
     expect(cpu.cores).toBeCloseTo(0.107, 12);
     expect(d.residentMemoryBytes).toBe(115482624);
     expect(ok<LastSync>(d.lastSync)).toEqual({ start: 1795267390.5638962, end: 1795267393.2321746, moved: true });
+    // the full-sync histogram stayed at its start-up sync; the partial one appeared with 2
+    expect(ok<SyncKinds>(d.syncKinds)).toEqual({ full: 0, partial: 2 });
     expect(d.restarted).toBe(false);
     expect(d.reset).toBe(false);
+  });
+
+  it('a kube-proxy from mid bulk-create to quiet: every sync of the window partial, none full', async () => {
+    const d = windowDelta(await parsed('metrics-nftables-bulk-busy.txt'), await parsed('metrics-nftables-bulk-quiet.txt'), 457);
+    expect(ok<SyncKinds>(d.syncKinds)).toEqual({ full: 0, partial: 327 - 28 });
+    expect(ok<HistogramWindow>(d.syncDuration).count).toBe(328 - 29);
+    expect(ok<HistogramWindow>(d.programming).count).toBe(4029 - 4);
   });
 
   it('iptables node0 gives the same shape', async () => {
@@ -117,6 +127,7 @@ describe('windowDelta (pure) on recorded kube-proxy scrapes', () => {
     expect(d.lastSync).toEqual({ unavailable: 'kubeproxy_sync_proxy_rules_last_timestamp_seconds is not exposed' });
     expect(d.cpu).toEqual({ unavailable: 'process_cpu_seconds_total is not exposed' });
     expect(d.residentMemoryBytes).toEqual({ unavailable: 'process_resident_memory_bytes is not exposed' });
+    expect(d.syncKinds).toEqual({ unavailable: expect.stringMatching(/kubeproxy_sync_full_proxy_rules_duration_seconds and kubeproxy_sync_partial_proxy_rules_duration_seconds are not exposed/) });
     expect(d.reset).toBe(false);
   });
 
