@@ -157,3 +157,61 @@ describe('syncLines', () => {
     expect(syncLines('')).toEqual([]);
   });
 });
+
+// The complete run: A B B A, 2 rounds a side (the fixtures README), so the round-level
+// t test applies; ab itself exited 0 with improvements only.
+const ABBA = fileURLToPath(new URL('../../fixtures/ab/kep3453/abba/', import.meta.url));
+const abbaOff = await Promise.all(['01-base', '04-base'].map((r) => readReport(join(ABBA, `${r}.report.json`))));
+const abbaOn = await Promise.all(['02-candidate', '03-candidate'].map((r) => readReport(join(ABBA, `${r}.report.json`))));
+
+describe('KEP-3453, the complete A B B A run (2 rounds a side)', () => {
+  it('the recordings: v1.27.16, iptables, gate off in rounds 1 and 4, on in rounds 2 and 3, in that order', () => {
+    for (const [docs, gate] of [[abbaOff, 'false'], [abbaOn, 'true']] as const) {
+      for (const d of docs) {
+        expect(d.environment.proxyMode).toBe('iptables');
+        expect(d.environment.extra?.['kubeProxy.version']).toBe('v1.27.16');
+        expect(String(d.environment.extra?.['kubeProxy.featureGates'])).toContain(`MinimizeIPTablesRestore=${gate}`);
+      }
+    }
+    const starts = [abbaOff[0]!, abbaOn[0]!, abbaOn[1]!, abbaOff[1]!].map((d) => d.startedAt);
+    expect([...starts].sort()).toEqual(starts);
+  });
+
+  it('gate on improves the one-more-Service prober latency and the sync duration by the round t test too; nothing regresses: exit 0', () => {
+    const cmp = compareRounds(abbaOff, abbaOn);
+    for (const r of [prober(cmp), sync(cmp)]) {
+      expect(r.verdict, `${r.sli}{${r.source}} ${r.statistic}: ${r.note ?? ''}`).toBe('improvement');
+      const t = /t = (-?[\d.]+), df 2, critical ([\d.]+)/.exec(r.note ?? '');
+      expect(t, r.note).not.toBeNull();
+      expect(Math.abs(Number(t![1]))).toBeGreaterThan(Number(t![2]));
+    }
+    expect(cmp.regressions).toBe(0);
+    expect(abExitCode(cmp)).toBe(0);
+  });
+
+  it('the other way round is a regression on the same rows: exit 1', () => {
+    const cmp = compareRounds(abbaOn, abbaOff);
+    for (const r of [prober(cmp), sync(cmp)]) expect(r.verdict, r.note).toBe('regression');
+    expect(abExitCode(cmp)).toBe(1);
+  });
+
+  it('a row the pooled samples call improved but whose base rounds spread wide is not counted, with its t', () => {
+    // kube-proxy's own programming histogram for one more Service: base rounds 3.7 s and
+    // 7.2 s (its window took in syncs of the bulk-created Services)
+    const cmp = compareRounds(abbaOff, abbaOn);
+    const r = row(cmp, 'network_programming_latency_seconds', 'kube-proxy-metric', 'p50');
+    expect(r.verdict).toBe('no-significant-change');
+    expect(r.note).toMatch(/differ by less than their own spread .*t = -\d+\.\d\d, df 2, critical 4\.30/);
+  });
+
+  it("kube-proxy's own logs: gate off wrote the whole NAT table on syncs with every Service in place, gate on a fraction", async () => {
+    const n = Number(abbaOff[0]!.workload.services);
+    const at = (xs: ReturnType<typeof syncLines>) => xs.filter((s) => s.numServices >= n && s.numEndpoints >= 2 * n);
+    const off = at(syncLines(await readFile(join(ABBA, 'kube-proxy-gate-off.log'), 'utf8')));
+    const on = at(syncLines(await readFile(join(ABBA, 'kube-proxy-gate-on.log'), 'utf8')));
+    expect(off.length).toBeGreaterThan(0);
+    expect(on.length).toBeGreaterThan(0);
+    expect(Math.min(...off.map((s) => s.numNATRules))).toBeGreaterThan(n);
+    expect(Math.max(...on.map((s) => s.numNATRules))).toBeLessThan(Math.min(...off.map((s) => s.numNATRules)) / 2);
+  });
+});
