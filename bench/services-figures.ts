@@ -1,0 +1,295 @@
+// The pure half of `npm run bench -- services`: its arguments, the CPU seconds of the lab's
+// processes from /proc/<pid>/stat, the API server's own view of a create run from two
+// scrapes of its /metrics, and the table. No I/O here (services.bench.ts does it).
+import { counterValue, gaugeValue, histogram, type Families } from '../src/kube/prom-text.js';
+import { histogramDelta, histogramQuantile, type PromHistogram } from '../src/sli/prometheus.js';
+
+export const CLIENTS = ['kit', 'client-go'] as const;
+export type BenchClient = (typeof CLIENTS)[number];
+
+export interface ServicesBenchArgs {
+  /** Services per run (each with one EndpointSlice): 2 objects a Service */
+  services: number;
+  /** the runs in order; the default kit, client-go, client-go, kit cancels a linear drift */
+  order: BenchClient[];
+  /** requests in flight, the same for both clients */
+  concurrency: number;
+  /** keep every run's objects (the store grows run after run) instead of deleting them between runs */
+  keep: boolean;
+  /** the lab's control-plane ports (BENCH_LAB_PORTS, `lab up --ports` syntax); none: free ports */
+  ports: Partial<Record<PortName, number>>;
+}
+
+export const PORT_NAMES = ['apiserver', 'etcdClient', 'etcdPeer', 'controllerManager', 'scheduler'] as const;
+export type PortName = (typeof PORT_NAMES)[number];
+
+export const DEFAULT_SERVICES = 2000;
+export const DEFAULT_ORDER: BenchClient[] = ['kit', 'client-go', 'client-go', 'kit'];
+
+const CLIENT_ALIASES: Record<string, BenchClient> = { kit: 'kit', go: 'client-go', 'client-go': 'client-go' };
+
+/**
+ * `services [N] [order] [keep]` after `npm run bench --`, e.g. `services 2000 kit,go,go,kit`;
+ * BENCH_SERVICES_CONCURRENCY (default: the kit's own, `defaultConcurrency`) and
+ * BENCH_LAB_PORTS=apiserver=17443,etcdClient=17379,… Throws on anything else, naming it.
+ */
+export function parseServicesArgs(args: readonly string[], env: Record<string, string | undefined>, defaultConcurrency: number): ServicesBenchArgs {
+  let services = DEFAULT_SERVICES;
+  let order = DEFAULT_ORDER;
+  let keep = false;
+  for (const a of args) {
+    if (/^\d+$/.test(a)) {
+      services = Number(a);
+      if (services < 1 || services > 50_000) throw new Error(`services: ${a} Services per run: give 1 to 50000 (e.g. 2000)`);
+    } else if (a === 'keep') keep = true;
+    else if (/^[a-z-]+(,[a-z-]+)*$/.test(a)) {
+      order = a.split(',').map((c) => {
+        const client = CLIENT_ALIASES[c];
+        if (!client) throw new Error(`services: run order "${a}": "${c}" is not a client; use kit and go (or client-go), e.g. kit,go,go,kit`);
+        return client;
+      });
+    } else throw new Error(`services: argument "${a}" is neither a Service count, a run order (kit,go,go,kit) nor "keep"`);
+  }
+  const c = env.BENCH_SERVICES_CONCURRENCY;
+  const concurrency = c === undefined || c === '' ? defaultConcurrency : Number(c);
+  if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 1024) {
+    throw new Error(`BENCH_SERVICES_CONCURRENCY="${c}": requests in flight must be a whole number from 1 to 1024`);
+  }
+  const ports: ServicesBenchArgs['ports'] = {};
+  for (const item of (env.BENCH_LAB_PORTS ?? '').split(',').filter((s) => s !== '')) {
+    const m = /^([A-Za-z]+)=(\d+)$/.exec(item);
+    const name = m?.[1] as PortName | undefined;
+    const port = Number(m?.[2]);
+    if (!m || !name || !PORT_NAMES.includes(name) || port < 1 || port > 65535) {
+      throw new Error(`BENCH_LAB_PORTS item "${item}" must be <name>=<port 1-65535> with <name> one of ${PORT_NAMES.join(', ')}`);
+    }
+    ports[name] = port;
+  }
+  return { services, order, concurrency, keep, ports };
+}
+
+// ---------------------------------------------------------------------------------------
+// CPU seconds from /proc
+
+/** utime + stime + cutime + cstime of /proc/<pid>/stat, in clock ticks: the process and
+ * its waited-for children (kube-proxy's `nft` and `iptables-restore` runs count as its
+ * own). Fields are counted after the last ')' since the command name may hold spaces. */
+export function procStatTicks(stat: string): { ticks: number; startTicks: number } {
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).trim().split(/\s+/);
+  // rest[0] is field 3 (state): field n is rest[n - 3]
+  const f = (n: number): number => {
+    const v = Number(rest[n - 3]);
+    if (!Number.isFinite(v)) throw new Error(`/proc/<pid>/stat has no field ${n}: ${stat.slice(0, 120)}`);
+    return v;
+  };
+  return { ticks: f(14) + f(15) + f(16) + f(17), startTicks: f(22) };
+}
+
+/** The machine's busy ticks (every state but idle and iowait) from /proc/stat's `cpu` line. */
+export function machineBusyTicks(procStat: string): number {
+  const line = procStat.split('\n').find((l) => /^cpu\s/.test(l));
+  if (!line) throw new Error('/proc/stat has no "cpu" line');
+  const v = line.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is inside user already)
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = v;
+  return user + nice + system + irq + softirq + steal;
+}
+
+export const CPU_GROUPS = ['kube-apiserver', 'etcd', 'kube-proxy', 'kube-controller-manager', 'kube-scheduler', 'kubelet+containerd', 'client', 'rest of the machine'] as const;
+export type CpuGroup = (typeof CPU_GROUPS)[number];
+
+/** The group of a lab process by its name in lab.json ("kube-proxy/node-1" → kube-proxy). */
+export function cpuGroup(processName: string): Exclude<CpuGroup, 'client' | 'rest of the machine'> | undefined {
+  const base = processName.split('/')[0]!;
+  if (base === 'kube-apiserver' || base === 'etcd' || base === 'kube-proxy' || base === 'kube-controller-manager' || base === 'kube-scheduler') return base;
+  if (base === 'kubelet' || base === 'containerd') return 'kubelet+containerd';
+  return undefined;
+}
+
+export interface CpuSnapshot {
+  /** per process (name → { ticks, startTicks }) */
+  processes: Record<string, { ticks: number; startTicks: number }>;
+  /** the client: the bench process (kit) or the client-go program's own rusage, seconds */
+  clientSeconds: number;
+  machineBusyTicks: number;
+}
+
+/**
+ * CPU seconds of each group between two snapshots. A process is counted only when both
+ * snapshots saw it with the same start time (a restarted process is left out, not
+ * guessed). `rest of the machine` is the machine's busy time less everything named:
+ * other labs and jobs sharing the CPUs, the kernel's softirq work for loopback traffic.
+ */
+export function cpuSeconds(before: CpuSnapshot, after: CpuSnapshot, ticksPerSecond: number): Record<CpuGroup, number> {
+  const out = Object.fromEntries(CPU_GROUPS.map((g) => [g, 0])) as Record<CpuGroup, number>;
+  let named = 0;
+  for (const [name, a] of Object.entries(after.processes)) {
+    const b = before.processes[name];
+    const g = cpuGroup(name);
+    if (!b || !g || b.startTicks !== a.startTicks) continue;
+    const s = (a.ticks - b.ticks) / ticksPerSecond;
+    out[g] += s;
+    named += s;
+  }
+  out.client = after.clientSeconds - before.clientSeconds;
+  out['rest of the machine'] = Math.max(0, (after.machineBusyTicks - before.machineBusyTicks) / ticksPerSecond - named - out.client);
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------
+// the API server's /metrics, two scrapes around a run
+
+export interface LatencyWindow {
+  count: number;
+  meanSeconds: number;
+  p50Seconds: number;
+  p99Seconds: number;
+}
+
+export interface ApiserverWindow {
+  /** POST services / endpointslices as the API server timed them (apiserver_request_duration_seconds) */
+  postServices?: LatencyWindow;
+  postSlices?: LatencyWindow;
+  /** etcd creates as the API server timed them (etcd_request_duration_seconds), per resource */
+  etcdCreates: Record<string, LatencyWindow>;
+  /** every etcd request of the window (all operations and resources) */
+  etcdAll?: LatencyWindow;
+  /** POST answers by code (apiserver_request_total) */
+  postCodes: Record<string, number>;
+  /** time requests spent queued by API Priority and Fairness */
+  apfWaitSeconds: number;
+  /** watch events sent to watchers for services and endpointslices (apiserver_watch_events_total) */
+  watchEvents: { services: number; endpointslices: number };
+  /** apiserver_resource_objects (else apiserver_storage_objects) for services at the end */
+  servicesStored?: number;
+}
+
+function latency(before: PromHistogram | undefined, after: PromHistogram | undefined): LatencyWindow | undefined {
+  if (!after) return undefined;
+  const d = before ? histogramDelta(before, after).histogram : after;
+  if (d.count <= 0) return undefined;
+  return { count: d.count, meanSeconds: d.sum / d.count, p50Seconds: histogramQuantile(0.5, d), p99Seconds: histogramQuantile(0.99, d) };
+}
+
+const diff = (b: number | undefined, a: number | undefined): number => (a ?? 0) - (b ?? 0);
+
+/** What the API server saw between two scrapes of its /metrics. */
+export function apiserverWindow(before: Families, after: Families): ApiserverWindow {
+  const req = 'apiserver_request_duration_seconds';
+  const post = (resource: string) => latency(histogram(before, req, { verb: 'POST', resource }), histogram(after, req, { verb: 'POST', resource }));
+  const etcdCreates: Record<string, LatencyWindow> = {};
+  const resources = new Set((after.get('etcd_request_duration_seconds')?.histograms ?? []).filter((h) => h.labels.operation === 'create').map((h) => h.labels.resource ?? ''));
+  for (const resource of resources) {
+    const w = latency(histogram(before, 'etcd_request_duration_seconds', { operation: 'create', resource }), histogram(after, 'etcd_request_duration_seconds', { operation: 'create', resource }));
+    if (w) etcdCreates[resource] = w;
+  }
+  const postCodes: Record<string, number> = {};
+  for (const s of after.get('apiserver_request_total')?.samples ?? []) {
+    if (s.labels.verb !== 'POST' || (s.labels.resource !== 'services' && s.labels.resource !== 'endpointslices')) continue;
+    const code = s.labels.code ?? '?';
+    const d = diff(counterValue(before, 'apiserver_request_total', s.labels), s.value);
+    if (d > 0) postCodes[code] = (postCodes[code] ?? 0) + d;
+  }
+  const stored = gaugeValue(after, 'apiserver_resource_objects', { resource: 'services' }) ?? gaugeValue(after, 'apiserver_storage_objects', { resource: 'services' });
+  const apf = 'apiserver_flowcontrol_request_wait_duration_seconds';
+  return {
+    ...(post('services') ? { postServices: post('services')! } : {}),
+    ...(post('endpointslices') ? { postSlices: post('endpointslices')! } : {}),
+    etcdCreates,
+    ...(latency(histogram(before, 'etcd_request_duration_seconds'), histogram(after, 'etcd_request_duration_seconds')) ? { etcdAll: latency(histogram(before, 'etcd_request_duration_seconds'), histogram(after, 'etcd_request_duration_seconds'))! } : {}),
+    postCodes,
+    apfWaitSeconds: (histogram(after, apf)?.sum ?? 0) - (histogram(before, apf)?.sum ?? 0),
+    watchEvents: {
+      services: diff(counterValue(before, 'apiserver_watch_events_total', { resource: 'services' }), counterValue(after, 'apiserver_watch_events_total', { resource: 'services' })),
+      endpointslices: diff(counterValue(before, 'apiserver_watch_events_total', { resource: 'endpointslices' }), counterValue(after, 'apiserver_watch_events_total', { resource: 'endpointslices' })),
+    },
+    ...(stored !== undefined ? { servicesStored: stored } : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// one run and the table
+
+export interface RunFigures {
+  client: BenchClient;
+  /** Services + EndpointSlices created */
+  objects: number;
+  seconds: number;
+  objectsPerSecond: number;
+  /** Services already in the store when the run started (keep mode) */
+  servicesBefore: number;
+  cpu: Record<CpuGroup, number>;
+  apiserver: ApiserverWindow;
+  /** seconds to delete the run's objects afterwards (undefined: kept) */
+  deleteSeconds?: number;
+}
+
+const ms = (s: number | undefined): string => (s === undefined ? '—' : (s * 1000).toFixed(1));
+const cpu = (s: number, wall: number): string => `${s.toFixed(1)} (${((100 * s) / wall).toFixed(0)} %)`;
+
+/** One row per run for console.table: rate, the API server's latencies, CPU seconds by group
+ * (in brackets: the share of one core over the run's wall time). */
+export function runRows(runs: readonly RunFigures[]): Record<string, string>[] {
+  return runs.map((r, i) => {
+    const etcdCreate = Object.values(r.apiserver.etcdCreates);
+    const etcdCount = etcdCreate.reduce((a, w) => a + w.count, 0);
+    const etcdMean = etcdCount > 0 ? etcdCreate.reduce((a, w) => a + w.meanSeconds * w.count, 0) / etcdCount : undefined;
+    return {
+      run: `${i + 1} ${r.client}`,
+      'objects/s': r.objectsPerSecond.toFixed(0),
+      'wall s': r.seconds.toFixed(1),
+      'POST svc mean/p99 ms': `${ms(r.apiserver.postServices?.meanSeconds)} / ${ms(r.apiserver.postServices?.p99Seconds)}`,
+      'POST slice mean/p99 ms': `${ms(r.apiserver.postSlices?.meanSeconds)} / ${ms(r.apiserver.postSlices?.p99Seconds)}`,
+      'etcd create mean ms (n)': `${ms(etcdMean)} (${etcdCount})`,
+      'APF wait s': r.apiserver.apfWaitSeconds.toFixed(2),
+      'CPU s: apiserver': cpu(r.cpu['kube-apiserver'], r.seconds),
+      etcd: cpu(r.cpu.etcd, r.seconds),
+      'kube-proxies': cpu(r.cpu['kube-proxy'], r.seconds),
+      'ctrl-mgr': cpu(r.cpu['kube-controller-manager'], r.seconds),
+      client: cpu(r.cpu.client, r.seconds),
+      'rest of machine': cpu(r.cpu['rest of the machine'], r.seconds),
+    };
+  });
+}
+
+export interface Comparison {
+  kitMean: number;
+  goMean: number;
+  /** kit / client-go of the mean rates; undefined when one side has no run */
+  ratio?: number;
+  /** kit / client-go of the mean client CPU seconds per object */
+  kitCpuPerObject: number;
+  goCpuPerObject: number;
+}
+
+const mean = (xs: number[]): number => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
+
+/** Mean rate of each client (arithmetic: in a kit, go, go, kit order a linear drift cancels) and their ratio. */
+export function compareClients(runs: readonly RunFigures[]): Comparison {
+  const of = (c: BenchClient) => runs.filter((r) => r.client === c);
+  const kit = of('kit');
+  const go = of('client-go');
+  const kitMean = mean(kit.map((r) => r.objectsPerSecond));
+  const goMean = mean(go.map((r) => r.objectsPerSecond));
+  return {
+    kitMean,
+    goMean,
+    ...(kit.length > 0 && go.length > 0 ? { ratio: kitMean / goMean } : {}),
+    kitCpuPerObject: mean(kit.map((r) => r.cpu.client / r.objects)),
+    goCpuPerObject: mean(go.map((r) => r.cpu.client / r.objects)),
+  };
+}
+
+/** The lines of a text exposition that belong to the named families (HELP, TYPE, samples). */
+export function filterFamilies(text: string, names: readonly string[]): string {
+  const want = new Set(names);
+  const keep = (name: string): boolean => want.has(name) || want.has(name.replace(/_(bucket|sum|count)$/, ''));
+  return text
+    .split('\n')
+    .filter((l) => {
+      const m = l.startsWith('#') ? /^#\s+(?:HELP|TYPE)\s+(\S+)/.exec(l) : /^([a-zA-Z_:][a-zA-Z0-9_:]*)/.exec(l);
+      return m !== null && keep(m[1]!);
+    })
+    .join('\n')
+    .concat('\n');
+}
