@@ -150,11 +150,14 @@ export interface ApiserverWindow {
   /** POST services / endpointslices as the API server timed them (apiserver_request_duration_seconds) */
   postServices?: LatencyWindow;
   postSlices?: LatencyWindow;
+  /** the IPAddress object the API server's ClusterIP allocator creates for each Service,
+   * through its own loopback client (MultiCIDRServiceAllocator, on and locked since v1.34) */
+  postIpAddresses?: LatencyWindow;
   /** etcd creates as the API server timed them (etcd_request_duration_seconds), per resource */
   etcdCreates: Record<string, LatencyWindow>;
   /** every etcd request of the window (all operations and resources) */
   etcdAll?: LatencyWindow;
-  /** POST answers by code (apiserver_request_total) */
+  /** POST answers to services, endpointslices and ipaddresses by resource and code (apiserver_request_total), e.g. "services 201" */
   postCodes: Record<string, number>;
   /** time requests spent queued by API Priority and Fairness */
   apfWaitSeconds: number;
@@ -185,8 +188,8 @@ export function apiserverWindow(before: Families, after: Families): ApiserverWin
   }
   const postCodes: Record<string, number> = {};
   for (const s of after.get('apiserver_request_total')?.samples ?? []) {
-    if (s.labels.verb !== 'POST' || (s.labels.resource !== 'services' && s.labels.resource !== 'endpointslices')) continue;
-    const code = s.labels.code ?? '?';
+    if (s.labels.verb !== 'POST' || !['services', 'endpointslices', 'ipaddresses'].includes(s.labels.resource ?? '')) continue;
+    const code = `${s.labels.resource} ${s.labels.code ?? '?'}`;
     const d = diff(counterValue(before, 'apiserver_request_total', s.labels), s.value);
     if (d > 0) postCodes[code] = (postCodes[code] ?? 0) + d;
   }
@@ -195,6 +198,7 @@ export function apiserverWindow(before: Families, after: Families): ApiserverWin
   return {
     ...(post('services') ? { postServices: post('services')! } : {}),
     ...(post('endpointslices') ? { postSlices: post('endpointslices')! } : {}),
+    ...(post('ipaddresses') ? { postIpAddresses: post('ipaddresses')! } : {}),
     etcdCreates,
     ...(latency(histogram(before, 'etcd_request_duration_seconds'), histogram(after, 'etcd_request_duration_seconds')) ? { etcdAll: latency(histogram(before, 'etcd_request_duration_seconds'), histogram(after, 'etcd_request_duration_seconds'))! } : {}),
     postCodes,
@@ -216,38 +220,49 @@ export interface RunFigures {
   objects: number;
   seconds: number;
   objectsPerSecond: number;
+  /** the Services phase and the EndpointSlices phase (every Service first, as the kit does) */
+  phases: { servicesPerSecond: number; slicesPerSecond: number };
   /** Services already in the store when the run started (keep mode) */
   servicesBefore: number;
   cpu: Record<CpuGroup, number>;
+  /** each group's CPU use of the quiet lab just before the run, in cores (background work
+   * that the run's objects do not cause) */
+  idleCores: Partial<Record<CpuGroup, number>>;
   apiserver: ApiserverWindow;
   /** seconds to delete the run's objects afterwards (undefined: kept) */
   deleteSeconds?: number;
 }
 
 const ms = (s: number | undefined): string => (s === undefined ? '—' : (s * 1000).toFixed(1));
-const cpu = (s: number, wall: number): string => `${s.toFixed(1)} (${((100 * s) / wall).toFixed(0)} %)`;
 
-/** One row per run for console.table: rate, the API server's latencies, CPU seconds by group
- * (in brackets: the share of one core over the run's wall time). */
+/** CPU milliseconds per object the run caused in a group: its CPU seconds less the quiet
+ * lab's background use over the run's wall time. */
+export function cpuMsPerObject(r: RunFigures, g: CpuGroup): number {
+  return ((r.cpu[g] - (r.idleCores[g] ?? 0) * r.seconds) / r.objects) * 1000;
+}
+
+/** One row per run for console.table: rate (and of each phase), the API server's own
+ * latencies, and CPU milliseconds per object by group (background use of the quiet lab
+ * taken out; the rest of the machine is everything that is not this lab or its client). */
 export function runRows(runs: readonly RunFigures[]): Record<string, string>[] {
   return runs.map((r, i) => {
     const etcdCreate = Object.values(r.apiserver.etcdCreates);
     const etcdCount = etcdCreate.reduce((a, w) => a + w.count, 0);
     const etcdMean = etcdCount > 0 ? etcdCreate.reduce((a, w) => a + w.meanSeconds * w.count, 0) / etcdCount : undefined;
+    const c = (g: CpuGroup): string => cpuMsPerObject(r, g).toFixed(2);
     return {
       run: `${i + 1} ${r.client}`,
       'objects/s': r.objectsPerSecond.toFixed(0),
-      'wall s': r.seconds.toFixed(1),
-      'POST svc mean/p99 ms': `${ms(r.apiserver.postServices?.meanSeconds)} / ${ms(r.apiserver.postServices?.p99Seconds)}`,
-      'POST slice mean/p99 ms': `${ms(r.apiserver.postSlices?.meanSeconds)} / ${ms(r.apiserver.postSlices?.p99Seconds)}`,
-      'etcd create mean ms (n)': `${ms(etcdMean)} (${etcdCount})`,
-      'APF wait s': r.apiserver.apfWaitSeconds.toFixed(2),
-      'CPU s: apiserver': cpu(r.cpu['kube-apiserver'], r.seconds),
-      etcd: cpu(r.cpu.etcd, r.seconds),
-      'kube-proxies': cpu(r.cpu['kube-proxy'], r.seconds),
-      'ctrl-mgr': cpu(r.cpu['kube-controller-manager'], r.seconds),
-      client: cpu(r.cpu.client, r.seconds),
-      'rest of machine': cpu(r.cpu['rest of the machine'], r.seconds),
+      'svc/s | slice/s': `${r.phases.servicesPerSecond.toFixed(0)} | ${r.phases.slicesPerSecond.toFixed(0)}`,
+      'POST ms mean svc|ipaddr|slice': `${ms(r.apiserver.postServices?.meanSeconds)} | ${ms(r.apiserver.postIpAddresses?.meanSeconds)} | ${ms(r.apiserver.postSlices?.meanSeconds)}`,
+      'etcd create ms (n)': `${ms(etcdMean)} (${etcdCount})`,
+      'APF wait s': r.apiserver.apfWaitSeconds.toFixed(1),
+      'CPU ms/object: apiserver': c('kube-apiserver'),
+      etcd: c('etcd'),
+      'kube-proxies': c('kube-proxy'),
+      'ctrl-mgr': c('kube-controller-manager'),
+      client: c('client'),
+      'rest of machine (cores)': (r.cpu['rest of the machine'] / r.seconds).toFixed(2),
     };
   });
 }

@@ -71,31 +71,37 @@ async function scrape(kubeconfig: string): Promise<{ text: string; families: Fam
   return { text, families: await parseMetrics(text) };
 }
 
-/** Waits until the lab's own processes are nearly idle (kube-proxies done resyncing). */
-async function waitQuiet(stateDir: string, ticksPerSecond: number): Promise<string | undefined> {
+/** Waits until the lab's own processes are nearly idle (kube-proxies done resyncing);
+ * returns each group's use over the last window, in cores, and a note when it timed out. */
+async function waitQuiet(stateDir: string, ticksPerSecond: number): Promise<{ idleCores: RunFigures['idleCores']; note?: string }> {
   let last = await labSnapshot(stateDir, 0);
   let lastAt = performance.now();
+  let idleCores: RunFigures['idleCores'] = {};
   try {
     await waitFor(
       async () => {
         const now = await labSnapshot(stateDir, 0);
         const at = performance.now();
         const c = cpuSeconds(last, now, ticksPerSecond);
-        const cores = (c['kube-apiserver'] + c.etcd + c['kube-proxy'] + c['kube-controller-manager'] + c['kube-scheduler'] + c['kubelet+containerd']) / ((at - lastAt) / 1000);
+        const wall = (at - lastAt) / 1000;
+        idleCores = Object.fromEntries(Object.entries(c).map(([g, v]) => [g, v / wall]));
+        const cores = (c['kube-apiserver'] + c.etcd + c['kube-proxy'] + c['kube-controller-manager'] + c['kube-scheduler'] + c['kubelet+containerd']) / wall;
         last = now;
         lastAt = at;
         return cores < QUIET_CORES ? true : { pending: `lab processes at ${cores.toFixed(2)} cores` };
       },
       { timeout: TIMEOUTS.labQuietMs, interval: TIMEOUTS.labQuietWindowMs, what: `the lab's processes below ${QUIET_CORES} cores` },
     );
-    return undefined;
+    return { idleCores: { ...idleCores, client: 0, 'rest of the machine': 0 } };
   } catch (e) {
-    if (e instanceof WaitTimeoutError) return `${e.message} (the run started anyway)`;
+    if (e instanceof WaitTimeoutError) return { idleCores: { ...idleCores, client: 0, 'rest of the machine': 0 }, note: `${e.message} (the run started anyway)` };
     throw e;
   }
 }
 
 interface GoFigures {
+  services: { objects: number; seconds: number };
+  slices: { objects: number; seconds: number };
   objects: number;
   seconds: number;
   objectsPerSecond: number;
@@ -137,23 +143,26 @@ export async function benchServices(a: ServicesBenchArgs, log: (line: string) =>
         await writeFile(objectsFile, lines.join('\n') + '\n');
       }
       const quiet = await waitQuiet(stateDir, ticksPerSecond);
-      if (quiet) notes.push(`run ${i + 1}: ${quiet}`);
+      if (quiet.note) notes.push(`run ${i + 1}: ${quiet.note}`);
       log(`run ${i + 1}/${a.order.length}: ${client} creates ${a.services} Services + ${a.services} EndpointSlices in ${namespace} (${a.concurrency} in flight)`);
       const before = await scrape(lab.kubeconfigPath);
       const cpu0 = await labSnapshot(stateDir, client === 'kit' ? kitCpuSeconds() : 0);
       let objects: number;
       let seconds: number;
       let clientSeconds: number;
+      let phases: RunFigures['phases'];
       if (client === 'kit') {
         const r = await createServiceSet(clients, spec, { concurrency: a.concurrency });
         objects = r.services.done + r.slices.done;
         seconds = r.services.seconds + r.slices.seconds;
         clientSeconds = kitCpuSeconds();
+        phases = { servicesPerSecond: r.services.perSecond, slicesPerSecond: r.slices.perSecond };
       } else {
         const r = await runClientGo(clientGo.binary, lab.kubeconfigPath, objectsFile, a.concurrency);
         objects = r.objects;
         seconds = r.seconds;
         clientSeconds = r.cpuSeconds;
+        phases = { servicesPerSecond: r.services.objects / r.services.seconds, slicesPerSecond: r.slices.objects / r.slices.seconds };
       }
       const cpu1 = await labSnapshot(stateDir, clientSeconds);
       const after = await scrape(lab.kubeconfigPath);
@@ -162,8 +171,10 @@ export async function benchServices(a: ServicesBenchArgs, log: (line: string) =>
         objects,
         seconds,
         objectsPerSecond: objects / seconds,
+        phases,
         servicesBefore,
         cpu: cpuSeconds(cpu0, cpu1, ticksPerSecond),
+        idleCores: quiet.idleCores,
         apiserver: apiserverWindow(before.families, after.families),
       };
       log(`run ${i + 1}: ${client} ${objects} objects in ${seconds.toFixed(1)} s = ${run.objectsPerSecond.toFixed(0)} objects/s`);

@@ -89,6 +89,8 @@ describe('compareClients', () => {
     objects: 4000,
     seconds: 4000 / rate,
     objectsPerSecond: rate,
+    phases: { servicesPerSecond: rate / 2, slicesPerSecond: rate / 2 },
+    idleCores: {},
     servicesBefore: 0,
     cpu: { 'kube-apiserver': 0, etcd: 0, 'kube-proxy': 0, 'kube-controller-manager': 0, 'kube-scheduler': 0, 'kubelet+containerd': 0, client: clientCpu, 'rest of the machine': 0 },
     apiserver: { etcdCreates: {}, postCodes: {}, apfWaitSeconds: 0, watchEvents: { services: 0, endpointslices: 0 } },
