@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { bulkCreateGoMod, bulkCreateKey } from '../../../bench/bulk-create-go.js';
-import { compareClients, cpuGroup, cpuSeconds, DEFAULT_ORDER, filterFamilies, machineBusyTicks, parseServicesArgs, procStatTicks, type CpuSnapshot, type RunFigures } from '../../../bench/services-figures.js';
+import { apiserverWindow, compareClients, cpuGroup, cpuMsPerObject, runRows, cpuSeconds, DEFAULT_ORDER, filterFamilies, machineBusyTicks, parseServicesArgs, procStatTicks, type CpuSnapshot, type RunFigures } from '../../../bench/services-figures.js';
+import { parseMetrics } from '../../../src/kube/prom-text.js';
 
 describe('parseServicesArgs', () => {
   it('defaults: 2,000 Services, kit go go kit, the kit concurrency, delete between runs', () => {
@@ -126,5 +128,59 @@ describe('bulk-create build', () => {
     expect(k).toMatch(/^[0-9a-f]{16}$/);
     expect(bulkCreateKey({ ...base, k8sVersion: 'v1.34.4' })).toBe(k);
     for (const change of [{ mainGo: 'package main // 2' }, { labGoSum: 'other' }, { k8sVersion: 'v1.34.5' }]) expect(bulkCreateKey({ ...base, ...change })).not.toBe(k);
+  });
+});
+
+describe('apiserverWindow on recorded scrapes', () => {
+  // the API server's /metrics before and after the kit created 2,000 Services + 2,000
+  // EndpointSlices on the lab (2026-11-29, 32 in flight), trimmed to the families and
+  // resources the bench reads
+  const read = (f: string): string => readFileSync(new URL(`../../fixtures/bench-services/${f}`, import.meta.url), 'utf8');
+  it('gives the POST latencies, the allocator’s IPAddress creates, etcd creates and the answer codes', async () => {
+    const w = apiserverWindow(await parseMetrics(read('kit-metrics-before.txt')), await parseMetrics(read('kit-metrics-after.txt')));
+    expect(w.postServices?.count).toBe(2000);
+    expect(w.postServices?.meanSeconds).toBeCloseTo(0.6227, 4);
+    expect(w.postSlices?.count).toBe(2000);
+    expect(w.postSlices?.meanSeconds).toBeCloseTo(0.2548, 4);
+    // one IPAddress per Service, made by the API server's ClusterIP allocator; 6 raced and got 409
+    expect(w.postCodes).toEqual({ 'services 201': 2000, 'endpointslices 201': 2000, 'ipaddresses 201': 2000, 'ipaddresses 409': 6 });
+    expect(w.postIpAddresses?.count).toBe(2006);
+    expect(w.etcdCreates.services?.count).toBe(2000);
+    expect(w.etcdCreates.endpointslices?.count).toBe(2000);
+    expect(w.etcdCreates.ipaddresses?.count).toBe(2006);
+    expect(w.postServices!.p50Seconds).toBeLessThan(w.postServices!.p99Seconds);
+    // every Service went to 7 watchers, every slice to 4
+    expect(w.watchEvents).toEqual({ services: 14007, endpointslices: 8002 });
+    expect(w.apfWaitSeconds).toBeGreaterThan(0);
+    expect(w.apfWaitSeconds).toBeLessThan(0.1);
+  });
+  it('is empty between two equal scrapes', async () => {
+    const after = await parseMetrics(read('kit-metrics-after.txt'));
+    const w = apiserverWindow(after, after);
+    expect(w.postServices).toBeUndefined();
+    expect(w.postCodes).toEqual({});
+    expect(w.etcdCreates).toEqual({});
+    expect(w.watchEvents).toEqual({ services: 0, endpointslices: 0 });
+  });
+});
+
+describe('runRows', () => {
+  it('gives CPU ms per object net of the quiet lab’s background use', () => {
+    const r: RunFigures = {
+      client: 'kit',
+      objects: 4000,
+      seconds: 50,
+      objectsPerSecond: 80,
+      phases: { servicesPerSecond: 50, slicesPerSecond: 133.3 },
+      servicesBefore: 0,
+      // the apiserver used 0.1 core when quiet: 5 of its 19 s over 50 s are background
+      cpu: { 'kube-apiserver': 19, etcd: 4, 'kube-proxy': 8, 'kube-controller-manager': 1, 'kube-scheduler': 0.2, 'kubelet+containerd': 1, client: 4, 'rest of the machine': 75 },
+      idleCores: { 'kube-apiserver': 0.1 },
+      apiserver: { etcdCreates: { services: { count: 2000, meanSeconds: 0.01, p50Seconds: 0.005, p99Seconds: 0.1 }, endpointslices: { count: 2000, meanSeconds: 0.03, p50Seconds: 0.02, p99Seconds: 0.2 } }, postCodes: {}, apfWaitSeconds: 0.01, watchEvents: { services: 0, endpointslices: 0 } },
+    };
+    expect(cpuMsPerObject(r, 'kube-apiserver')).toBeCloseTo(3.5, 10);
+    const [row] = runRows([r]);
+    expect(row).toMatchObject({ run: '1 kit', 'objects/s': '80', 'svc/s | slice/s': '50 | 133', 'etcd create ms (n)': '20.0 (4000)', 'CPU ms/object: apiserver': '3.50', etcd: '1.00', client: '1.00', 'rest of machine (cores)': '1.50' });
+    expect(row!['POST ms mean svc|ipaddr|slice']).toBe('— | — | —');
   });
 });
