@@ -11,7 +11,7 @@ export interface ServicesBenchArgs {
   /** Services per run (each with one EndpointSlice): 2 objects a Service */
   services: number;
   /** the runs in order; the default kit, client-go, client-go, kit cancels a linear drift */
-  order: BenchClient[];
+  order: RunSpec[];
   /** requests in flight, the same for both clients */
   concurrency: number;
   /** keep every run's objects (the store grows run after run) instead of deleting them between runs */
@@ -24,9 +24,15 @@ export const PORT_NAMES = ['apiserver', 'etcdClient', 'etcdPeer', 'controllerMan
 export type PortName = (typeof PORT_NAMES)[number];
 
 export const DEFAULT_SERVICES = 2000;
-export const DEFAULT_ORDER: BenchClient[] = ['kit', 'client-go', 'client-go', 'kit'];
+export const DEFAULT_ORDER: RunSpec[] = (['kit', 'client-go', 'client-go', 'kit'] as const).map((client) => ({ client, chosenIps: false }));
 
 const CLIENT_ALIASES: Record<string, BenchClient> = { kit: 'kit', go: 'client-go', 'client-go': 'client-go' };
+
+/** One run: a client, and whether its Services carry chosen ClusterIPs (`kit+ip`, `go+ip`). */
+export interface RunSpec {
+  client: BenchClient;
+  chosenIps: boolean;
+}
 
 /**
  * `services [N] [order] [keep]` after `npm run bench --`, e.g. `services 2000 kit,go,go,kit`;
@@ -42,11 +48,12 @@ export function parseServicesArgs(args: readonly string[], env: Record<string, s
       services = Number(a);
       if (services < 1 || services > 50_000) throw new Error(`services: ${a} Services per run: give 1 to 50000 (e.g. 2000)`);
     } else if (a === 'keep') keep = true;
-    else if (/^[a-z-]+(,[a-z-]+)*$/.test(a)) {
+    else if (/^[a-z+-]+(,[a-z+-]+)*$/.test(a)) {
       order = a.split(',').map((c) => {
-        const client = CLIENT_ALIASES[c];
-        if (!client) throw new Error(`services: run order "${a}": "${c}" is not a client; use kit and go (or client-go), e.g. kit,go,go,kit`);
-        return client;
+        const chosenIps = c.endsWith('+ip');
+        const client = CLIENT_ALIASES[chosenIps ? c.slice(0, -3) : c];
+        if (!client) throw new Error(`services: run order "${a}": "${c}" is not a client; use kit and go (or client-go), +ip for chosen ClusterIPs, e.g. kit,go,go,kit or kit+ip,go+ip`);
+        return { client, chosenIps };
       });
     } else throw new Error(`services: argument "${a}" is neither a Service count, a run order (kit,go,go,kit) nor "keep"`);
   }
@@ -216,6 +223,8 @@ export function apiserverWindow(before: Families, after: Families): ApiserverWin
 
 export interface RunFigures {
   client: BenchClient;
+  /** the Services carried ClusterIPs chosen by the bench (else the API server allocated them) */
+  chosenIps: boolean;
   /** Services + EndpointSlices created */
   objects: number;
   seconds: number;
@@ -251,7 +260,7 @@ export function runRows(runs: readonly RunFigures[]): Record<string, string>[] {
     const etcdMean = etcdCount > 0 ? etcdCreate.reduce((a, w) => a + w.meanSeconds * w.count, 0) / etcdCount : undefined;
     const c = (g: CpuGroup): string => cpuMsPerObject(r, g).toFixed(2);
     return {
-      run: `${i + 1} ${r.client}`,
+      run: `${i + 1} ${r.client}${r.chosenIps ? '+ip' : ''}`,
       'objects/s': r.objectsPerSecond.toFixed(0),
       'svc/s | slice/s': `${r.phases.servicesPerSecond.toFixed(0)} | ${r.phases.slicesPerSecond.toFixed(0)}`,
       'POST ms mean svc|ipaddr|slice': `${ms(r.apiserver.postServices?.meanSeconds)} | ${ms(r.apiserver.postIpAddresses?.meanSeconds)} | ${ms(r.apiserver.postSlices?.meanSeconds)}`,
@@ -279,9 +288,10 @@ export interface Comparison {
 
 const mean = (xs: number[]): number => (xs.length === 0 ? NaN : xs.reduce((a, b) => a + b, 0) / xs.length);
 
-/** Mean rate of each client (arithmetic: in a kit, go, go, kit order a linear drift cancels) and their ratio. */
-export function compareClients(runs: readonly RunFigures[]): Comparison {
-  const of = (c: BenchClient) => runs.filter((r) => r.client === c);
+/** Mean rate of each client (arithmetic: in a kit, go, go, kit order a linear drift cancels)
+ * and their ratio, over the runs with (or without) chosen ClusterIPs. */
+export function compareClients(runs: readonly RunFigures[], chosenIps = false): Comparison {
+  const of = (c: BenchClient) => runs.filter((r) => r.client === c && r.chosenIps === chosenIps);
   const kit = of('kit');
   const go = of('client-go');
   const kitMean = mean(kit.map((r) => r.objectsPerSecond));

@@ -5,7 +5,8 @@
 // Around every run: two scrapes of the API server's /metrics (its own request and etcd
 // latencies) and the CPU seconds of each lab process from /proc/<pid>/stat, so the table
 // says where the time went. Between runs the run's objects are deleted (unless `keep`) and
-// the lab is left to go quiet, so every run starts from the same store.
+// the lab is left to go quiet, so every run starts from the same store; the last run's
+// objects are left to `lab down`.
 import { execa } from 'execa';
 import { mkdtemp, readFile, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -131,10 +132,19 @@ export async function benchServices(a: ServicesBenchArgs, log: (line: string) =>
     const clients: KubeClients = kubeClients(lab.kubeconfigPath);
     const session = newSessionId();
     let servicesBefore = 0;
-    for (const [i, client] of a.order.entries()) {
+    for (const [i, { client, chosenIps }] of a.order.entries()) {
       const namespace = `sli-bench-${i + 1}-${session}`;
       await clients.core.createNamespace({ body: { metadata: { name: namespace, labels: sessionLabels(session) } } });
-      const spec: ServiceSetSpec = { namespace, session, count: a.services, endpointsPerService: 2, endpointIps: () => ['10.244.0.10', '10.244.1.10'] };
+      const spec: ServiceSetSpec = {
+        namespace,
+        session,
+        count: a.services,
+        endpointsPerService: 2,
+        endpointIps: () => ['10.244.0.10', '10.244.1.10'],
+        // from 10.96.16.0 on in the lab's 10.96.0.0/16: the run's objects are deleted between
+        // runs, and the API server allocated only 10.96.0.1 (the kubernetes Service) itself
+        ...(chosenIps ? { clusterIp: (s: number) => `10.96.${16 + Math.floor(s / 256)}.${s % 256}` } : {}),
+      };
       const objectsFile = join(dir, `objects-${i + 1}.jsonl`);
       if (client === 'client-go') {
         // the kit's own objects, one Service and its slices a line
@@ -144,7 +154,7 @@ export async function benchServices(a: ServicesBenchArgs, log: (line: string) =>
       }
       const quiet = await waitQuiet(stateDir, ticksPerSecond);
       if (quiet.note) notes.push(`run ${i + 1}: ${quiet.note}`);
-      log(`run ${i + 1}/${a.order.length}: ${client} creates ${a.services} Services + ${a.services} EndpointSlices in ${namespace} (${a.concurrency} in flight)`);
+      log(`run ${i + 1}/${a.order.length}: ${client}${chosenIps ? ' (chosen ClusterIPs)' : ''} creates ${a.services} Services + ${a.services} EndpointSlices in ${namespace} (${a.concurrency} in flight)`);
       const before = await scrape(lab.kubeconfigPath);
       const cpu0 = await labSnapshot(stateDir, client === 'kit' ? kitCpuSeconds() : 0);
       let objects: number;
@@ -168,6 +178,7 @@ export async function benchServices(a: ServicesBenchArgs, log: (line: string) =>
       const after = await scrape(lab.kubeconfigPath);
       const run: RunFigures = {
         client,
+        chosenIps,
         objects,
         seconds,
         objectsPerSecond: objects / seconds,
@@ -182,8 +193,9 @@ export async function benchServices(a: ServicesBenchArgs, log: (line: string) =>
         await writeFile(join(out, `run-${i + 1}-${client}-metrics-before.txt`), before.text);
         await writeFile(join(out, `run-${i + 1}-${client}-metrics-after.txt`), after.text);
       }
+      // the last run's objects go with the lab
       if (a.keep) servicesBefore += a.services;
-      else {
+      else if (i < a.order.length - 1) {
         const t0 = performance.now();
         await deleteSessionServices(clients, namespace, session);
         await clients.core.deleteNamespace({ name: namespace });

@@ -7,11 +7,20 @@ import { parseMetrics } from '../../../src/kube/prom-text.js';
 describe('parseServicesArgs', () => {
   it('defaults: 2,000 Services, kit go go kit, the kit concurrency, delete between runs', () => {
     expect(parseServicesArgs([], {}, 32)).toEqual({ services: 2000, order: DEFAULT_ORDER, concurrency: 32, keep: false, ports: {} });
-    expect(DEFAULT_ORDER).toEqual(['kit', 'client-go', 'client-go', 'kit']);
+    expect(DEFAULT_ORDER.map((r) => r.client)).toEqual(['kit', 'client-go', 'client-go', 'kit']);
   });
-  it('reads N, an order with go as client-go, keep, the concurrency and the ports', () => {
-    const a = parseServicesArgs(['10000', 'go,kit', 'keep'], { BENCH_SERVICES_CONCURRENCY: '64', BENCH_LAB_PORTS: 'apiserver=17443,etcdClient=17379' }, 32);
-    expect(a).toEqual({ services: 10000, order: ['client-go', 'kit'], concurrency: 64, keep: true, ports: { apiserver: 17443, etcdClient: 17379 } });
+  it('reads N, an order with go as client-go and +ip, keep, the concurrency and the ports', () => {
+    const a = parseServicesArgs(['10000', 'go,kit+ip', 'keep'], { BENCH_SERVICES_CONCURRENCY: '64', BENCH_LAB_PORTS: 'apiserver=17443,etcdClient=17379' }, 32);
+    expect(a).toEqual({
+      services: 10000,
+      order: [
+        { client: 'client-go', chosenIps: false },
+        { client: 'kit', chosenIps: true },
+      ],
+      concurrency: 64,
+      keep: true,
+      ports: { apiserver: 17443, etcdClient: 17379 },
+    });
   });
   it('names bad input and the fix', () => {
     expect(() => parseServicesArgs(['kit,gp'], {}, 32)).toThrow(/"gp" is not a client; use kit and go/);
@@ -86,8 +95,9 @@ describe('filterFamilies', () => {
 });
 
 describe('compareClients', () => {
-  const run = (client: RunFigures['client'], rate: number, clientCpu: number): RunFigures => ({
+  const run = (client: RunFigures['client'], rate: number, clientCpu: number, chosenIps = false): RunFigures => ({
     client,
+    chosenIps,
     objects: 4000,
     seconds: 4000 / rate,
     objectsPerSecond: rate,
@@ -108,6 +118,11 @@ describe('compareClients', () => {
   });
   it('has no ratio without runs of both clients', () => {
     expect(compareClients([run('kit', 300, 4)]).ratio).toBeUndefined();
+  });
+  it('compares runs with chosen ClusterIPs among themselves', () => {
+    const runs = [run('kit', 100, 4), run('client-go', 100, 2), run('client-go', 400, 2, true), run('kit', 380, 4, true)];
+    expect(compareClients(runs).ratio).toBe(1);
+    expect(compareClients(runs, true).ratio).toBe(0.95);
   });
 });
 
@@ -168,6 +183,7 @@ describe('runRows', () => {
   it('gives CPU ms per object net of the quiet lab’s background use', () => {
     const r: RunFigures = {
       client: 'kit',
+      chosenIps: true,
       objects: 4000,
       seconds: 50,
       objectsPerSecond: 80,
@@ -180,7 +196,7 @@ describe('runRows', () => {
     };
     expect(cpuMsPerObject(r, 'kube-apiserver')).toBeCloseTo(3.5, 10);
     const [row] = runRows([r]);
-    expect(row).toMatchObject({ run: '1 kit', 'objects/s': '80', 'svc/s | slice/s': '50 | 133', 'etcd create ms (n)': '20.0 (4000)', 'CPU ms/object: apiserver': '3.50', etcd: '1.00', client: '1.00', 'rest of machine (cores)': '1.50' });
+    expect(row).toMatchObject({ run: '1 kit+ip', 'objects/s': '80', 'svc/s | slice/s': '50 | 133', 'etcd create ms (n)': '20.0 (4000)', 'CPU ms/object: apiserver': '3.50', etcd: '1.00', client: '1.00', 'rest of machine (cores)': '1.50' });
     expect(row!['POST ms mean svc|ipaddr|slice']).toBe('— | — | —');
   });
 });
