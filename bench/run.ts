@@ -11,7 +11,10 @@ import { benchLabPaths, benchLoopback, table } from './overhead.bench.js';
 import { benchHollow, hollowLines } from './hollow.bench.js';
 import { benchKep3453, GATE, keyRows, KEP3453_VERSION, nat, rowTable } from './kep3453.bench.js';
 import { benchReport } from './report.bench.js';
-import { benchDefaultProfile, benchServices } from './slo.bench.js';
+import { benchDefaultProfile } from './slo.bench.js';
+import { benchServices } from './services.bench.js';
+import { compareClients, parseServicesArgs, runRows } from './services-figures.js';
+import { DEFAULT_BULK_CONCURRENCY } from '../src/kube/bulk.js';
 
 const only = process.argv.slice(2);
 // the lab benchmark brings up real clusters and programs 10,000 Services per proxy mode
@@ -62,13 +65,29 @@ if (want('report')) {
   );
 }
 if (want('services')) {
+  // `npm run bench -- services [N] [order] [keep]`: the kit against client-go on one lab;
+  // order e.g. kit,go,go,kit (default) or kit+ip,go+ip (Services with chosen ClusterIPs)
   if (!root) console.log('services: skipped (the lab needs root)');
   else {
-    const r = await benchServices();
+    const a = parseServicesArgs(only.includes('services') ? only.filter((x) => x !== 'services') : [], process.env, DEFAULT_BULK_CONCURRENCY);
+    const r = await benchServices(a);
+    const cmp = [compareClients(r.runs), compareClients(r.runs, true)];
     console.log(
-      `services: ${fmt(r.services)} Services + EndpointSlices created in ${r.createSeconds.toFixed(1)} s (${fmt(r.createObjectsPerSecond)} objects/s), ` +
-        `deleted in ${r.deleteSeconds.toFixed(1)} s (${fmt(r.deleteObjectsPerSecond)} objects/s)   [target >= 300 objects/s]`,
+      `services: ${fmt(a.services)} Services + ${fmt(a.services)} EndpointSlices a run, ${a.concurrency} requests in flight, nftables lab with 2 nodes; ` +
+        `client-go ${r.clientGo.k8sVersion} (${r.clientGo.binary}${r.clientGo.built ? `, built in ${r.clientGo.buildSeconds?.toFixed(0)} s` : ''}); ` +
+        `CPU milliseconds per object by process group, net of the quiet lab's background use`,
     );
+    console.table(runRows(r.runs));
+    for (const n of r.notes) console.log(`services: ${n}`);
+    const del = r.runs.filter((x) => x.deleteSeconds !== undefined);
+    if (del.length > 0) console.log(`services: deleted between runs at ${del.map((x) => fmt(x.objects / x.deleteSeconds!)).join(', ')} objects/s`);
+    for (const [i, c] of cmp.entries()) {
+      if (!Number.isFinite(c.kitMean) && !Number.isFinite(c.goMean)) continue;
+      console.log(
+        `services${i === 1 ? ' (chosen ClusterIPs)' : ''}: kit ${fmt(c.kitMean)} objects/s, client-go ${fmt(c.goMean)} objects/s, kit/client-go ${c.ratio?.toFixed(2) ?? '—'}; ` +
+          `client CPU per object: kit ${(c.kitCpuPerObject * 1000).toFixed(2)} ms, client-go ${(c.goCpuPerObject * 1000).toFixed(2)} ms   [targets: kit/client-go >= 0.9, kit >= 300 objects/s]`,
+      );
+    }
   }
 }
 if (want('slo')) {

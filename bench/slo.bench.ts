@@ -1,51 +1,11 @@
-// Issue #3's figures: how fast the kit creates and deletes 10,000 Services with their
-// EndpointSlices against the lab (bounded by the API server, not the kit), and the wall
-// time of the default profile — every suite, default workload — on the lab.
+// The wall time of the default profile — every suite, default workload — on the lab
+// (bulk creation of Services: services.bench.ts).
 import { execa } from 'execa';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { kubeClients } from '../src/kube/clients.js';
-import { createServiceSet, deleteSessionServices } from '../src/kube/services.js';
-import { newSessionId, sessionLabels } from '../src/kube/session.js';
-import { freeControlPlanePorts } from '../src/lab/control-plane/index.js';
 import { repoRoot } from '../src/lab/binaries.js';
-import { labDown, labUp } from '../src/lab/lab.js';
-
-export interface ServicesFigures {
-  services: number;
-  createSeconds: number;
-  createObjectsPerSecond: number;
-  deleteSeconds: number;
-  deleteObjectsPerSecond: number;
-}
-
-export async function benchServices(n = 10_000): Promise<ServicesFigures> {
-  const dir = await mkdtemp(join(tmpdir(), 'ksli-bench-svc-'));
-  const stateDir = join(dir, 'lab');
-  try {
-    const lab = await labUp({ stateDir, ports: await freeControlPlanePorts(), proxyMode: 'nftables' });
-    const clients = kubeClients(lab.kubeconfigPath);
-    const session = newSessionId();
-    const namespace = `sli-bench-${session}`;
-    await clients.core.createNamespace({ body: { metadata: { name: namespace, labels: sessionLabels(session) } } });
-    const created = await createServiceSet(clients, { namespace, session, count: n, endpointsPerService: 2, endpointIps: () => ['10.244.0.10', '10.244.1.10'] });
-    const t0 = performance.now();
-    await deleteSessionServices(clients, namespace, session);
-    const deleteSeconds = (performance.now() - t0) / 1000;
-    await clients.core.deleteNamespace({ name: namespace });
-    return {
-      services: n,
-      createSeconds: created.services.seconds + created.slices.seconds,
-      createObjectsPerSecond: created.objectsPerSecond,
-      deleteSeconds,
-      deleteObjectsPerSecond: (2 * n) / deleteSeconds,
-    };
-  } finally {
-    await labDown(stateDir).catch((e: unknown) => console.error(`lab down ${stateDir} failed, it may be left behind: ${(e as Error).message}`));
-    await rm(dir, { recursive: true, force: true });
-  }
-}
+import { labDown } from '../src/lab/lab.js';
 
 export interface ProfileFigures {
   seconds: number;

@@ -54,6 +54,8 @@ const DEADLINES = {
   labHollowReadyMs: 300_000,
   /** lab: kube-proxy's first full sync wrote its rules */
   labKubeProxyRulesMs: 60_000,
+  /** bench: the lab's own processes idle again after a bulk create or delete (kube-proxies resyncing) */
+  labQuietMs: 180_000,
   /** lab: a process exits after SIGTERM before it gets SIGKILL */
   labStopGraceMs: 10_000,
   /** lab: a process is gone after SIGKILL */
@@ -100,6 +102,8 @@ const INTERVALS = {
   labHollowPollMs: 1_000,
   /** lab: polling kube-proxy's rule dump (a full nft/iptables listing) */
   labRulesPollMs: 200,
+  /** bench: the window over which the lab's processes' CPU use is judged quiet */
+  labQuietWindowMs: 2_000,
   /** lab: polling a process that was signalled */
   labStopPollMs: 50,
   /** lab: polling a component's /readyz or /healthz during start-up */

@@ -6,8 +6,11 @@ import { StopWaiting, waitFor, WaitTimeoutError } from '../wait-for.js';
 import * as k8s from '@kubernetes/client-node';
 import { apiMessage, apiStatus } from './clients.js';
 
+/** requests in flight unless told otherwise */
+export const DEFAULT_BULK_CONCURRENCY = 32;
+
 export interface BulkOptions {
-  /** requests in flight (default 32) */
+  /** requests in flight (default DEFAULT_BULK_CONCURRENCY) */
   concurrency?: number;
   /** attempts per item before giving up (default 6) */
   attempts?: number;
@@ -44,7 +47,7 @@ function retryAfterMs(e: unknown, attempt: number): number {
 }
 
 export async function bulk<T>(items: readonly T[], op: (item: T, index: number) => Promise<unknown>, o: BulkOptions = {}): Promise<BulkResult> {
-  const concurrency = o.concurrency ?? 32;
+  const concurrency = o.concurrency ?? DEFAULT_BULK_CONCURRENCY;
   const attempts = o.attempts ?? 6;
   const tolerate = new Set(o.tolerate ?? []);
   const t0 = performance.now();

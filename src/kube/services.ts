@@ -49,6 +49,11 @@ export interface ServiceSetSpec {
   /** the Services' families (ipFamilies; two: dual-stack with one EndpointSlice per
    * family); default: the cluster's default, one slice whose type follows its addresses */
   families?: readonly IpFamilyName[];
+  /** Service i's ClusterIP, chosen by the caller; default: the API server allocates one.
+   * v1.34's allocator holds one lock per family across the IPAddress create of every
+   * dynamic allocation, so dynamic Services are created one at a time; a chosen address
+   * is claimed without that lock (pkg/registry/core/service/ipallocator/cidrallocator.go) */
+  clusterIp?: (service: number) => string;
 }
 
 export function serviceName(spec: Pick<ServiceSetSpec, 'prefix'>, i: number): string {
@@ -61,7 +66,7 @@ export function syntheticService(spec: ServiceSetSpec, i: number): k8s.V1Service
     kind: 'Service',
     metadata: { name: serviceName(spec, i), namespace: spec.namespace, labels: sessionLabels(spec.session) },
     // no selector: the EndpointSlice controller leaves these Services to us
-    spec: { type: 'ClusterIP', ...ipFamilyFields(spec.families), ports: [{ name: 'http', protocol: 'TCP', port: spec.port ?? 80, targetPort: spec.targetPort ?? 8080 }] },
+    spec: { type: 'ClusterIP', ...(spec.clusterIp ? { clusterIP: spec.clusterIp(i) } : {}), ...ipFamilyFields(spec.families), ports: [{ name: 'http', protocol: 'TCP', port: spec.port ?? 80, targetPort: spec.targetPort ?? 8080 }] },
   };
 }
 
