@@ -1,0 +1,114 @@
+// The resolution bench of `kube-sli ab` (bench/ab-mde.bench.ts, src/report/mde.ts): size
+// arguments, the injected rules and wrapper, and the tally of recorded runs.
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+import { shimScript, slowRules, wrapperScript } from '../../../bench/ab-mde.bench.js';
+import { formatSize, gateFalseAlarms, mdeOf, parseSize, type SizeTally } from '../../../src/report/mde.js';
+
+describe('size arguments', () => {
+  it('reads rules=<N> and sync=<D>ms and prints them back', () => {
+    expect(parseSize('rules=3000')).toEqual({ kind: 'rules', amount: 3000 });
+    expect(parseSize('sync=200ms')).toEqual({ kind: 'sync', amount: 200 });
+    expect(formatSize(parseSize('sync=50ms'))).toBe('sync=50ms');
+  });
+  it.each(['rules=0', 'rules=-3', 'sync=200', 'delay=5ms', '3000', 'rules=1e3'])('refuses %s, naming it and the fix', (s) => {
+    expect(() => parseSize(s)).toThrow(new RegExp(`size "${s}".*rules=3000 or sync=200ms`));
+  });
+});
+
+describe('the injected rules', () => {
+  it('rules=0 only removes the table (created first so that the delete never fails)', () => {
+    expect(slowRules(0)).toBe('table inet ksli_slow\ndelete table inet ksli_slow\n');
+  });
+  it('rules=N: N distinct never-matching rules behind a jump taken by new connections only, on prerouting and output before kube-proxy (dstnat, -100)', () => {
+    const text = slowRules(300);
+    const rules = text.split('\n').filter((l) => /^\s+ip daddr 198\.18\.\d+\.\d+ counter$/.test(l));
+    expect(rules).toHaveLength(300);
+    expect(new Set(rules).size).toBe(300);
+    expect(text).toMatch(/hook prerouting priority -150;/);
+    expect(text).toMatch(/hook output priority -150;/);
+    expect(text.match(/ct state new jump slow/g)).toHaveLength(2);
+    expect(text.startsWith('table inet ksli_slow\ndelete table inet ksli_slow\ntable inet ksli_slow {')).toBe(true);
+  });
+});
+
+describe('the kube-proxy wrapper', () => {
+  async function script(body: string, name = 'kube-proxy'): Promise<{ dir: string; path: string }> {
+    const dir = await mkdtemp(join(tmpdir(), 'ksli-mde-t-'));
+    const path = join(dir, name);
+    await writeFile(path, body);
+    await chmod(path, 0o755);
+    return { dir, path };
+  }
+
+  it('passes --version and --write-config-to straight to the real binary (exec under its own name: the lab binary dispatches on it), installing nothing', async () => {
+    const real = await script('#!/bin/bash\necho "args=$*"\n', 'real');
+    const w = await script(wrapperScript({ realKubeProxy: real.path, nft: '/nonexistent/nft', rulesFile: '/nonexistent.nft' }));
+    try {
+      expect((await execa(w.path, ['--version'])).stdout).toBe('args=--version');
+      expect((await execa(w.path, ['--config=/c', '--write-config-to=/tmp/x'])).stdout).toBe('args=--config=/c --write-config-to=/tmp/x');
+      expect(await readFile(w.path, 'utf8')).toContain(`exec -a "$0" '${real.path}' "$@"`);
+    } finally {
+      await rm(w.dir, { recursive: true, force: true });
+      await rm(real.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to install rules outside a lab node namespace and never runs the real binary', async () => {
+    const marker = join(tmpdir(), `ksli-mde-ran-${process.pid}`);
+    const real = await script(`#!/bin/bash\ntouch ${marker}\n`, 'real');
+    const w = await script(wrapperScript({ realKubeProxy: real.path, nft: '/nonexistent/nft', rulesFile: '/nonexistent.nft' }));
+    try {
+      const r = await execa(w.path, ['--config=/x'], { reject: false });
+      expect(r.exitCode).toBe(1);
+      expect(r.stderr).toMatch(/refusing to install nftables rules outside a lab node namespace/);
+      await expect(readFile(marker)).rejects.toThrow(/ENOENT/);
+    } finally {
+      await rm(w.dir, { recursive: true, force: true });
+      await rm(real.dir, { recursive: true, force: true });
+      await rm(marker, { force: true });
+    }
+  });
+
+  it('the sync shim waits the given time, then runs the real tool with the same arguments', async () => {
+    const s = await script(shimScript('/bin/echo', 120), 'nft');
+    try {
+      const t0 = performance.now();
+      const r = await execa(s.path, ['-f', '-']);
+      expect(r.stdout).toBe('-f -');
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(120);
+    } finally {
+      await rm(s.dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the minimum detectable effect', () => {
+  const t = (amount: number, k: number, n: number): SizeTally => ({ size: { kind: 'rules', amount }, k, n, missing: 0, changes: [amount / 10_000] });
+
+  it('is the smallest size flagged in at least 9 of 10 runs, whatever the order given', () => {
+    const m = mdeOf([t(4000, 10, 10), t(1000, 9, 10), t(500, 8, 10)]);
+    expect(m).toEqual({ reached: true, size: { kind: 'rules', amount: 1000 }, k: 9, n: 10, effect: 0.1 });
+  });
+  it('is not reached with fewer than 10 runs, even when every run flagged', () => {
+    const m = mdeOf([t(1000, 1, 1)]);
+    expect(m.reached).toBe(false);
+    expect(m.reached ? '' : m.why).toBe('not reached at n=1 (needs 10 runs a size; rules=1000 was flagged 1 of 1)');
+  });
+  it('is not reached when no size is flagged often enough, naming the largest', () => {
+    const m = mdeOf([t(500, 2, 10), t(4000, 8, 10)]);
+    expect(m.reached ? '' : m.why).toBe('not reached: no size was flagged in 9 of 10 runs (largest rules=4000: 8 of 10)');
+  });
+  it('counts the gate itself failing in A/A runs (exit 1), per suite', () => {
+    const cmp = { rows: [] } as never;
+    const g = gateFalseAlarms([
+      { suite: 'a', exitCode: 1, minutes: 1, cmp },
+      { suite: 'a', exitCode: 0, minutes: 1, cmp },
+      { suite: 'a', size: { kind: 'rules', amount: 5 }, exitCode: 1, minutes: 1, cmp },
+    ]);
+    expect(g).toEqual([{ suite: 'a', k: 1, n: 2 }]);
+  });
+});
