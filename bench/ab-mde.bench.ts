@@ -77,10 +77,10 @@ export function wrapperScript(o: { realKubeProxy: string; nft: string; rulesFile
 for a in "$@"; do
   case "$a" in --version|--help|-h|--write-config-to=*) exec -a "$0" ${sh(o.realKubeProxy)} "$@";; esac
 done
-# only inside a lab node's namespace (ip netns exec ksli-lab-<id>-node<i>), never anywhere else
+# only inside a lab node's namespace (ip netns exec ksli-lab-<id>-node<i>), never the host, the fabric or a pod
 ns=$(ip netns identify 2>/dev/null)
 case "$ns" in
-  ksli-lab-*) ;;
+  ksli-lab-*-node[0-9]*) ;;
   *) echo "kube-proxy wrapper $0: refusing to install nftables rules outside a lab node namespace (in: '$ns')" >&2; exit 1;;
 esac
 ${sh(o.nft)} -f ${sh(o.rulesFile)} || { echo "kube-proxy wrapper $0: nft -f ${o.rulesFile} failed" >&2; exit 1; }
