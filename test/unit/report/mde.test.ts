@@ -1,12 +1,15 @@
 // The resolution bench of `kube-sli ab` (bench/ab-mde.bench.ts, src/report/mde.ts): size
 // arguments, the injected rules and wrapper, and the tally of recorded runs.
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
 import { shimScript, slowRules, wrapperScript } from '../../../bench/ab-mde.bench.js';
-import { formatSize, gateFalseAlarms, mdeOf, parseSize, type SizeTally } from '../../../src/report/mde.js';
+import { readReport } from '../../../src/report/io.js';
+import { calibrationRows, formatSize, gateFalseAlarms, MDE_SLIS, mdeOf, parseSize, sliRows, tallyMde, type SizeTally } from '../../../src/report/mde.js';
+import { compareRounds } from '../../../src/report/rounds.js';
 
 describe('size arguments', () => {
   it('reads rules=<N> and sync=<D>ms and prints them back', () => {
@@ -110,5 +113,68 @@ describe('the minimum detectable effect', () => {
       { suite: 'a', size: { kind: 'rules', amount: 5 }, exitCode: 1, minutes: 1, cmp },
     ]);
     expect(g).toEqual([{ suite: 'a', k: 1, n: 2 }]);
+  });
+});
+
+const KEP3453 = fileURLToPath(new URL('../../fixtures/ab/kep3453/forward/', import.meta.url));
+const side = async (s: string) => Promise.all((await readdir(KEP3453)).filter((f) => f.endsWith(`-${s}.report.json`)).sort().map((f) => readReport(join(KEP3453, f))));
+const off = await side('base');
+const on = await side('candidate');
+
+describe('the tally, on recorded rounds of kube-sli ab (KEP-3453, test/fixtures/ab/kep3453/)', () => {
+  const suite = 'suites/programming-latency.slo.test.ts';
+  const sync = MDE_SLIS.find((s) => s.kind === 'sync')!;
+  // the gate off is ~2 s slower per sync: as an "injected" run it is a slowdown ab flags, the other way round an improvement
+  const slower = compareRounds(on, off);
+  const faster = compareRounds(off, on);
+
+  it('finds the +1-Service prober p50 row in the recorded comparison', () => {
+    const rows = sliRows(sync, slower);
+    expect(rows.map((r) => `${r.sli}{${r.source},case=${r.labels.case}} ${r.statistic}`)).toEqual(['network_programming_latency_seconds{prober,case=one-more-service} p50']);
+    expect(rows[0]!.verdict).toBe('regression');
+    expect(sliRows(sync, faster)[0]!.verdict).toBe('improvement');
+  });
+
+  it('counts a regression as a detection, an improvement not; an A/A row significant either way as a false alarm', () => {
+    const size = { kind: 'sync', amount: 100 } as const;
+    const [row] = tallyMde(
+      [
+        { suite, size, exitCode: 1, minutes: 30, cmp: slower },
+        { suite, size, exitCode: 0, minutes: 30, cmp: faster },
+        { suite, exitCode: 0, minutes: 30, cmp: faster },
+      ],
+      [sync],
+    );
+    expect(row!.sizes).toEqual([expect.objectContaining({ size, n: 2, k: 1, missing: 0 })]);
+    expect(row!.aa).toMatchObject({ n: 1, k: 1 });
+    expect(row!.mde).toEqual({ reached: false, why: 'not reached at n=2 (needs 10 runs a size)' });
+  });
+
+  it('a run of another suite does not count for the SLI; a run of its suite without the row is counted as missing', () => {
+    const noRow = { ...slower, rows: slower.rows.filter((r) => r.sli !== sync.sli) };
+    const [row] = tallyMde(
+      [
+        { suite, size: { kind: 'sync', amount: 100 }, exitCode: 1, minutes: 1, cmp: slower },
+        { suite, size: { kind: 'sync', amount: 100 }, exitCode: 0, minutes: 1, cmp: noRow },
+        { suite: 'suites/first-packet-latency.slo.test.ts', exitCode: 1, minutes: 1, cmp: slower },
+      ],
+      [sync],
+    );
+    expect(row!.sizes[0]).toMatchObject({ n: 1, k: 1, missing: 1 });
+    expect(row!.aa).toMatchObject({ n: 0, k: 0 });
+  });
+
+  it('calibrates without ab: each run against the mean of the base runs of its suite', () => {
+    const rows = calibrationRows([
+      { suite, report: on[0]! },
+      { suite, size: { kind: 'sync', amount: 100 }, report: off[0]! },
+      { suite, report: on[1]! },
+    ]).filter((r) => r.seriesId.includes('one-more-service'));
+    expect(rows).toHaveLength(3);
+    const base = [rows[0]!.value!, rows[2]!.value!];
+    const mean = (base[0]! + base[1]!) / 2;
+    expect(rows[1]!.change).toBeCloseTo(rows[1]!.value! / mean - 1, 12);
+    expect(rows[1]!.change!).toBeGreaterThan(0.5);
+    expect(rows[1]!.samples).toBe(off[0]!.series.find((s) => s.id === rows[1]!.seriesId)!.summary.count);
   });
 });
