@@ -7,8 +7,8 @@
 // takes as a kube-proxy path. Run inside a lab node's network namespace, before it execs
 // the real kube-proxy it
 //   rules=N: (re)installs the nftables table `inet ksli_slow`: base chains on prerouting and
-//     output at priority -150 (mangle: after conntrack at -200, before kube-proxy's nat
-//     chains at dstnat -100) that send every packet of a new connection (`ct state new`)
+//     output at priority -150 (mangle: after conntrack at -200, before kube-proxy's earliest
+//     base chains, filter at dstnat-10 = -110 and nat at dstnat = -100) that send every packet of a new connection (`ct state new`)
 //     through N rules that never match (`ip daddr 198.18.x.y`, RFC 2544's benchmarking
 //     range, never routed here). Only the first packet of a connection pays, in every node
 //     namespace it crosses: the SYN, inside first-packet latency's SYN→SYN-ACK interval.

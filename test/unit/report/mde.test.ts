@@ -26,7 +26,7 @@ describe('the injected rules', () => {
   it('rules=0 only removes the table (created first so that the delete never fails)', () => {
     expect(slowRules(0)).toBe('table inet ksli_slow\ndelete table inet ksli_slow\n');
   });
-  it('rules=N: N distinct never-matching rules behind a jump taken by new connections only, on prerouting and output before kube-proxy (dstnat, -100)', () => {
+  it('rules=N: N distinct never-matching rules behind a jump taken by new connections only, on prerouting and output before kube-proxy (its earliest: dstnat-10 = -110)', () => {
     const text = slowRules(300);
     const rules = text.split('\n').filter((l) => /^\s+ip daddr 198\.18\.\d+\.\d+ counter$/.test(l));
     expect(rules).toHaveLength(300);
