@@ -6,9 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { shimScript, slowRules, wrapperScript } from '../../../bench/ab-mde.bench.js';
+import { mdeLines, shimScript, slowRules, wrapperScript } from '../../../bench/ab-mde.bench.js';
 import { readReport } from '../../../src/report/io.js';
-import { calibrationRows, formatSize, gateFalseAlarms, MDE_SLIS, mdeOf, parseSize, sliRows, tallyMde, type SizeTally } from '../../../src/report/mde.js';
+import { calibrationRows, formatSize, gateFalseAlarms, MDE_SLIS, mdeOf, parseSize, sliRows, tallyMde, type InjectionSize, type MdeRun, type SizeTally } from '../../../src/report/mde.js';
+import type { ComparisonDocument } from '../../../src/report/types.js';
 import { compareRounds } from '../../../src/report/rounds.js';
 
 describe('size arguments', () => {
@@ -176,5 +177,39 @@ describe('the tally, on recorded rounds of kube-sli ab (KEP-3453, test/fixtures/
     expect(rows[1]!.change).toBeCloseTo(rows[1]!.value! / mean - 1, 12);
     expect(rows[1]!.change!).toBeGreaterThan(0.5);
     expect(rows[1]!.samples).toBe(off[0]!.series.find((s) => s.id === rows[1]!.seriesId)!.summary.count);
+  });
+});
+
+describe('the tally of the recorded bench smoke (test/fixtures/ab/mde/: 1 A/A run, 1 run of rules=500)', async () => {
+  const dir = fileURLToPath(new URL('../../fixtures/ab/mde/', import.meta.url));
+  const runs: MdeRun[] = [];
+  for (const d of (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort()) {
+    const meta = JSON.parse(await readFile(join(dir, d, 'run.json'), 'utf8')) as { size: InjectionSize | null; suite: string; exitCode: number; minutes: number };
+    const cmp = JSON.parse(await readFile(join(dir, d, 'compare.json'), 'utf8')) as ComparisonDocument;
+    runs.push({ ...(meta.size ? { size: meta.size } : {}), suite: meta.suite, exitCode: meta.exitCode, minutes: meta.minutes, cmp });
+  }
+  const rows = tallyMde(runs);
+
+  it('has one first-packet row: the A/A run not flagged, the injected run flagged (a +62 % p50 regression every round agreed on)', () => {
+    expect(rows.map((r) => r.key)).toEqual(['first_packet_latency_seconds{source="capture",services="100"} p50']);
+    const [row] = rows;
+    expect(row!.aa).toMatchObject({ n: 1, k: 0, missing: 0 });
+    expect(row!.sizes).toHaveLength(1);
+    expect(row!.sizes[0]).toMatchObject({ size: { kind: 'rules', amount: 500 }, n: 1, k: 1, missing: 0 });
+    expect(row!.sizes[0]!.changes[0]).toBeCloseTo(0.622, 3);
+  });
+
+  it('reaches no MDE at n = 1, and says so; the A/A gate did not fail; minutes per A/B from the runs', () => {
+    const { lines } = mdeLines(runs, rows);
+    expect(lines[0]).toContain('MDE not reached at n=1 (needs 10 runs a size; rules=500 was flagged 1 of 1)');
+    expect(lines[0]).toContain('A/A false alarms 0 of 1');
+    expect(gateFalseAlarms(runs)).toEqual([{ suite: 'suites/first-packet-latency.slo.test.ts', k: 0, n: 1 }]);
+    expect(lines.at(-1)).toMatch(/^ab: minutes per A\/B .*: median 7\.2, max 7\.3 over 2 runs/);
+  });
+
+  it('the same runs, had they been ten each, would put the MDE at rules=500', () => {
+    const ten = [...Array(10).keys()].flatMap(() => runs);
+    const [row] = tallyMde(ten);
+    expect(row!.mde).toMatchObject({ reached: true, size: { kind: 'rules', amount: 500 }, k: 10, n: 10 });
   });
 });
