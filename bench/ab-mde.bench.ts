@@ -13,8 +13,9 @@
 //     range, never routed here). Only the first packet of a connection pays, in every node
 //     namespace it crosses: the SYN, inside first-packet latency's SYN→SYN-ACK interval.
 //   sync=Dms: puts `nft`, `iptables-restore` and `ip6tables-restore` shims first on
-//     kube-proxy's PATH that sleep D ms before running the real tool: every rules write of
-//     every sync takes D ms longer, inside the +1-Service programming interval. A fixed
+//     kube-proxy's PATH that sleep D ms before running the real tool: every call kube-proxy
+//     makes to them takes D ms longer (a v1.34 nftables sync makes several), inside the
+//     +1-Service programming interval. A fixed
 //     delay rather than a CPU quota: a quota's effect on a sync depends on what else runs
 //     on the shared cores, and the lab moves kube-proxy into its node cgroup after start.
 //   the base (rules=0): deletes the table, so each swap of ab removes or installs it.
