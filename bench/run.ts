@@ -1,5 +1,8 @@
 // `npm run bench`: throughput and memory figures of the measurement core and reports.
 // Printed, not asserted: a shared 2-core VM makes timings a figure to read, not a gate.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { benchAgentMemory } from './agent-memory.bench.js';
 import { benchCapture } from './capture.bench.js';
 import { benchConntrackBurst, burstTable } from './conntrack-burst.bench.js';
@@ -10,6 +13,8 @@ import { benchConformance, benchNodes } from './nodes.bench.js';
 import { benchLabPaths, benchLoopback, table } from './overhead.bench.js';
 import { benchHollow, hollowLines } from './hollow.bench.js';
 import { benchKep3453, GATE, keyRows, KEP3453_VERSION, nat, rowTable } from './kep3453.bench.js';
+import { benchAbCalibrate, benchAbMde, calibrationTable, mdeLines } from './ab-mde.bench.js';
+import { MDE_MIN_RUNS, parseSize } from '../src/report/mde.js';
 import { benchReport } from './report.bench.js';
 import { benchDefaultProfile } from './slo.bench.js';
 import { benchServices } from './services.bench.js';
@@ -19,7 +24,7 @@ import { DEFAULT_BULK_CONCURRENCY } from '../src/kube/bulk.js';
 const only = process.argv.slice(2);
 // the lab benchmark brings up real clusters and programs 10,000 Services per proxy mode
 // (~10 min each on 2 cores): it runs only when asked for, `npm run bench -- lab [N]`
-const OPT_IN = new Set(['lab', 'nodes', 'conformance', 'network-ready', 'overhead', 'hollow', 'kep3453']);
+const OPT_IN = new Set(['lab', 'nodes', 'conformance', 'network-ready', 'overhead', 'hollow', 'kep3453', 'ab', 'ab-calibrate']);
 const want = (name: string): boolean => (only.length === 0 ? !OPT_IN.has(name) : only.includes(name));
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
@@ -176,5 +181,51 @@ if (want('kep3453')) {
     console.log(`kep3453: kube-proxy's own logs, gate on:  ${nat(r.syncs.on)}`);
     for (const w of r.forward.warnings) console.log(`kep3453: ${w}`);
     if (process.env.KEP3453_OUT) console.log(`kep3453: rounds kept in ${r.outDir}`);
+  }
+}
+// around the targets: first-packet p50 on the lab is ~55-70 µs and rules=500 added 62 % in
+// the smoke (test/fixtures/ab/mde/), so 10 % is near 80 rules; +1-Service programming p50 ~1 s, and
+// sync=200ms added 82 % in ab-calibrate (each sync ran several delayed nft calls), so 20 % is near 50 ms
+const DEFAULT_SIZES = ['rules=25', 'rules=50', 'rules=100', 'rules=200', 'rules=400', 'sync=10ms', 'sync=25ms', 'sync=50ms', 'sync=100ms'];
+if (want('ab-calibrate')) {
+  // `npm run bench -- ab-calibrate [sizes…]`: each size's effect measured directly on one lab (base, sizes, base); AB_MDE_OUT=<dir> keeps the reports
+  const sizeArgs = only.filter((a) => a !== 'ab-calibrate');
+  const sizes = (sizeArgs.length > 0 ? sizeArgs : DEFAULT_SIZES).map(parseSize);
+  if (!root) console.log('ab-calibrate: skipped (the lab needs root)');
+  else {
+    const keep = process.env.AB_MDE_OUT;
+    const outDir = keep ?? (await mkdtemp(join(tmpdir(), 'ksli-mde-cal-')));
+    try {
+      const t0 = performance.now();
+      const rows = await benchAbCalibrate({ sizes, outDir, onProgress: (m) => console.log(`ab-calibrate: ${m}`) });
+      console.log(`ab-calibrate: one lab (nftables, 2 nodes), per kind the base, each size, the base again; ${((performance.now() - t0) / 60_000).toFixed(1)} min; workload from the environment`);
+      console.table(calibrationTable(rows));
+      if (keep) console.log(`ab-calibrate: reports kept in ${outDir}`);
+    } finally {
+      if (!keep) await rm(outDir, { recursive: true, force: true });
+    }
+  }
+}
+if (want('ab')) {
+  // `npm run bench -- ab [runs] [sizes…]`: the resolution of `kube-sli ab` (bench/ab-mde.bench.ts);
+  // sizes rules=<N> (first-packet) and sync=<D>ms (+1-Service programming); AB_MDE_OUT=<dir> keeps every run
+  const args = only.filter((a) => a !== 'ab');
+  const runs = Number(args.find((a) => /^\d+$/.test(a)) ?? MDE_MIN_RUNS);
+  const sizeArgs = args.filter((a) => !/^\d+$/.test(a));
+  const sizes = (sizeArgs.length > 0 ? sizeArgs : DEFAULT_SIZES).map(parseSize);
+  if (!root) console.log('ab: skipped (the lab needs root)');
+  else {
+    const keep = process.env.AB_MDE_OUT;
+    const outDir = keep ?? (await mkdtemp(join(tmpdir(), 'ksli-mde-out-')));
+    try {
+      console.log(`ab: kube-sli ab at its default rounds (A B B A), ${runs} A/A run(s) per suite and ${runs} run(s) per size (${sizes.map((s) => `${s.kind}=${s.amount}`).join(', ')}); workload from the environment`);
+      const r = await benchAbMde({ runs, sizes, outDir, onRun: (l) => console.log(l) });
+      const { lines, table } = mdeLines(r.runs, r.rows);
+      console.table(table);
+      for (const l of lines) console.log(l);
+      if (keep) console.log(`ab: every run kept in ${outDir}`);
+    } finally {
+      if (!keep) await rm(outDir, { recursive: true, force: true });
+    }
   }
 }

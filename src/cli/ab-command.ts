@@ -181,7 +181,7 @@ async function keepKubeProxyLogs(stateDir: string, reportDir: string, from: Map<
 }
 
 /** The child vitest sees the lab through the lab provider and its own report dir; workload knobs pass. */
-function suiteEnv(stateDir: string, reportDir: string): NodeJS.ProcessEnv {
+export function suiteEnv(stateDir: string, reportDir: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, val] of Object.entries(process.env)) {
     if (k.startsWith('VITEST') || k === 'SLI_PROVIDER' || k === 'SLI_CONTEXT' || k === 'KUBECONFIG' || k === 'KUBE_SLI_LAB_DIR' || k === 'SLI_PROXY_MODE' || k === 'SLI_REPORT_DIR' || k === 'NODE_ENV') continue;

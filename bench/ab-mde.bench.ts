@@ -1,0 +1,249 @@
+// The resolution of `kube-sli ab` (`npm run bench -- ab [runs] [sizes…]`): known slowdowns
+// of graded size injected into the lab's dataplane, each measured by ab at its default
+// rounds `runs` times, beside `runs` A/A runs; tallied by src/report/mde.ts.
+//
+// The injection is a kube-proxy wrapper (a bash script named kube-proxy, so the lab's
+// multi-call binary dispatches on it and the lab's process records still match), which ab
+// takes as a kube-proxy path. Run inside a lab node's network namespace, before it execs
+// the real kube-proxy it
+//   rules=N: (re)installs the nftables table `inet ksli_slow`: base chains on prerouting and
+//     output at priority -150 (mangle: after conntrack at -200, before kube-proxy's earliest
+//     base chains, filter at dstnat-10 = -110 and nat at dstnat = -100) that send every packet of a new connection (`ct state new`)
+//     through N rules that never match (`ip daddr 198.18.x.y`, RFC 2544's benchmarking
+//     range, never routed here). Only the first packet of a connection pays, in every node
+//     namespace it crosses: the SYN, inside first-packet latency's SYN→SYN-ACK interval.
+//   sync=Dms: puts `nft`, `iptables-restore` and `ip6tables-restore` shims first on
+//     kube-proxy's PATH that sleep D ms before running the real tool: every call kube-proxy
+//     makes to them takes D ms longer (a v1.34 nftables sync makes several), inside the
+//     +1-Service programming interval. A fixed
+//     delay rather than a CPU quota: a quota's effect on a sync depends on what else runs
+//     on the shared cores, and the lab moves kube-proxy into its node cgroup after start.
+//   the base (rules=0): deletes the table, so each swap of ab removes or installs it.
+// The table lives in the lab's node namespaces only; lab down deletes them with it.
+// `--version` / `--help` / `--write-config-to` pass straight through (ab checks the binary).
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { suiteEnv } from '../src/cli/ab-command.js';
+import { findBinaries, repoRoot } from '../src/lab/binaries.js';
+import { freeControlPlanePorts } from '../src/lab/control-plane/index.js';
+import { resolveKubeProxy, type KubeProxyChoice } from '../src/lab/kube-proxy-choice.js';
+import { swapKubeProxy } from '../src/lab/kube-proxy-swap.js';
+import { labDown, labUp } from '../src/lab/lab.js';
+import { readReport } from '../src/report/io.js';
+import {
+  calibrationRows,
+  formatSize,
+  gateFalseAlarms,
+  median,
+  MDE_SLIS,
+  tallyMde,
+  type CalibrationPoint,
+  type CalibrationRow,
+  type InjectionSize,
+  type MdeRun,
+  type RowTally,
+} from '../src/report/mde.js';
+import type { ComparisonDocument } from '../src/report/types.js';
+
+/** The nftables script of rules=N (N = 0: only removes the table). */
+export function slowRules(n: number): string {
+  const lines = ['table inet ksli_slow', 'delete table inet ksli_slow'];
+  if (n === 0) return `${lines.join('\n')}\n`;
+  lines.push(
+    'table inet ksli_slow {',
+    '  chain pre {',
+    '    type filter hook prerouting priority -150; policy accept;',
+    '    ct state new jump slow',
+    '  }',
+    '  chain out {',
+    '    type filter hook output priority -150; policy accept;',
+    '    ct state new jump slow',
+    '  }',
+    '  chain slow {',
+  );
+  // 198.18.0.0/15: 131,072 distinct addresses
+  for (let i = 0; i < n; i++) lines.push(`    ip daddr 198.18.${i >> 8}.${i & 255} counter`);
+  lines.push('  }', '}');
+  return `${lines.join('\n')}\n`;
+}
+
+const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** The wrapper script: install (or remove) the injection in its own netns, then exec the real kube-proxy under the wrapper's name. */
+export function wrapperScript(o: { realKubeProxy: string; nft: string; rulesFile: string; shimDir?: string }): string {
+  return `#!/bin/bash
+# kube-sli bench ab: the lab's kube-proxy with a known slowdown (see bench/ab-mde.bench.ts)
+for a in "$@"; do
+  case "$a" in --version|--help|-h|--write-config-to=*) exec -a "$0" ${sh(o.realKubeProxy)} "$@";; esac
+done
+# only inside a lab node's namespace (ip netns exec ksli-lab-<id>-node<i>), never the host, the fabric or a pod
+ns=$(ip netns identify 2>/dev/null)
+case "$ns" in
+  ksli-lab-*-node[0-9]*) ;;
+  *) echo "kube-proxy wrapper $0: refusing to install nftables rules outside a lab node namespace (in: '$ns')" >&2; exit 1;;
+esac
+${sh(o.nft)} -f ${sh(o.rulesFile)} || { echo "kube-proxy wrapper $0: nft -f ${o.rulesFile} failed" >&2; exit 1; }
+${o.shimDir ? `export PATH=${sh(o.shimDir)}:"$PATH"\n` : ''}exec -a "$0" ${sh(o.realKubeProxy)} "$@"
+`;
+}
+
+export function shimScript(realTool: string, delayMs: number): string {
+  return `#!/bin/bash\nsleep ${(delayMs / 1000).toFixed(3)}\nexec ${sh(realTool)} "$@"\n`;
+}
+
+async function which(tool: string): Promise<string> {
+  const r = await execa('bash', ['-c', `command -v ${tool}`], { reject: false });
+  if (r.exitCode !== 0 || !r.stdout) throw new Error(`${tool} not found on PATH (the injection needs it)`);
+  return r.stdout.trim();
+}
+
+/** Writes the wrapper of one size (undefined: the base, no injection) under dir; returns its path. */
+export async function writeWrapper(dir: string, size: InjectionSize | undefined, realKubeProxy: string): Promise<string> {
+  const sub = join(dir, size ? formatSize(size).replace('=', '-') : 'base');
+  await mkdir(sub, { recursive: true });
+  const rulesFile = join(sub, 'slow.nft');
+  await writeFile(rulesFile, slowRules(size?.kind === 'rules' ? size.amount : 0));
+  let shimDir: string | undefined;
+  if (size?.kind === 'sync') {
+    shimDir = join(sub, 'shims');
+    await mkdir(shimDir, { recursive: true });
+    for (const tool of ['nft', 'iptables-restore', 'ip6tables-restore']) {
+      const real = await which(tool).catch(() => undefined);
+      if (!real) continue;
+      await writeFile(join(shimDir, tool), shimScript(real, size.amount));
+      await chmod(join(shimDir, tool), 0o755);
+    }
+  }
+  const path = join(sub, 'kube-proxy');
+  await writeFile(path, wrapperScript({ realKubeProxy, nft: await which('nft'), rulesFile, ...(shimDir ? { shimDir } : {}) }));
+  await chmod(path, 0o755);
+  return path;
+}
+
+export interface AbMdeFigures {
+  runs: MdeRun[];
+  rows: RowTally[];
+  outDir: string;
+}
+
+/**
+ * For r in 1..runs: an A/A run of each suite involved, then one A/B per size (interleaved,
+ * so drift of the machine falls on every size). Each run is `kube-sli ab` as a user runs
+ * it, default rounds; its compare.json is kept under outDir/<r>-<size>/.
+ */
+export async function benchAbMde(o: { runs: number; sizes: InjectionSize[]; outDir: string; onRun?: (line: string) => void }): Promise<AbMdeFigures> {
+  const real = (await findBinaries()).argv['kube-proxy'];
+  if (!real?.[0]) throw new Error('the lab has no kube-proxy binary');
+  const dir = await mkdtemp(join(tmpdir(), 'ksli-mde-'));
+  const runs: MdeRun[] = [];
+  try {
+    const base = await writeWrapper(dir, undefined, real[0]);
+    const wrappers = new Map<string, string>();
+    for (const s of o.sizes) wrappers.set(formatSize(s), await writeWrapper(dir, s, real[0]));
+    const suites = [...new Set(o.sizes.map((s) => MDE_SLIS.find((x) => x.kind === s.kind)!.suite))];
+    for (let r = 1; r <= o.runs; r++) {
+      const plan: { size?: InjectionSize; suite: string }[] = [...suites.map((suite) => ({ suite })), ...o.sizes.map((size) => ({ size, suite: MDE_SLIS.find((x) => x.kind === size.kind)!.suite }))];
+      for (const p of plan) {
+        const label = p.size ? formatSize(p.size) : `aa-${p.suite.replace(/^suites\/|\.slo\.test\.ts$/g, '')}`;
+        const out = join(o.outDir, `${String(r).padStart(2, '0')}-${label.replace('=', '-')}`);
+        const t0 = performance.now();
+        const res = await execa(process.execPath, [join(repoRoot(), 'bin', 'kube-sli.js'), 'ab', '--base', base, '--candidate', p.size ? wrappers.get(formatSize(p.size))! : base, '--out-dir', out, p.suite], {
+          cwd: repoRoot(),
+          reject: false,
+          all: true,
+        });
+        const minutes = (performance.now() - t0) / 60_000;
+        await writeFile(join(out, 'ab.log'), String(res.all ?? '')).catch(() => undefined);
+        if (res.exitCode !== 0 && res.exitCode !== 1) throw new Error(`kube-sli ab (${label}, run ${r}) exited ${res.exitCode ?? res.signal} after ${minutes.toFixed(1)} min:\n${String(res.all ?? '').split('\n').slice(-40).join('\n')}`);
+        const cmp = JSON.parse(await readFile(join(out, 'compare.json'), 'utf8')) as ComparisonDocument;
+        const run: MdeRun = { ...(p.size ? { size: p.size } : {}), suite: p.suite, exitCode: res.exitCode, minutes, cmp };
+        await writeFile(join(out, 'run.json'), `${JSON.stringify({ size: p.size ?? null, suite: p.suite, exitCode: res.exitCode, minutes }, null, 2)}\n`);
+        runs.push(run);
+        o.onRun?.(`ab: run ${r}/${o.runs} ${label}: exit ${res.exitCode}, ${minutes.toFixed(1)} min (${out})`);
+      }
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  return { runs, rows: tallyMde(runs), outDir: o.outDir };
+}
+
+const pct = (x: number | null) => (x === null ? '—' : `${x > 0 ? '+' : ''}${(x * 100).toFixed(1)} %`);
+
+/** The printed tables: per SLI row and size, detections, the injected effect as measured, false alarms and the MDE. */
+export function mdeLines(runs: readonly MdeRun[], rows: readonly RowTally[]): { lines: string[]; table: Record<string, string>[] } {
+  const table: Record<string, string>[] = [];
+  for (const t of rows) {
+    table.push({ SLI: t.sli.name, row: t.key, size: 'A/A', 'flagged (k of n)': `${t.aa.k} of ${t.aa.n}`, 'measured change (median)': pct(median(t.aa.changes)) });
+    for (const s of t.sizes) table.push({ SLI: t.sli.name, row: t.key, size: formatSize(s.size), 'flagged (k of n)': `${s.k} of ${s.n}${s.missing ? ` (${s.missing} without the row)` : ''}`, 'measured change (median)': pct(median(s.changes)) });
+  }
+  const lines: string[] = [];
+  for (const t of rows) {
+    const m = t.mde.reached ? `${formatSize(t.mde.size)} (flagged ${t.mde.k} of ${t.mde.n}; measured change ${pct(t.mde.effect)})` : t.mde.why;
+    lines.push(`ab: ${t.sli.name} [${t.key}]: MDE ${m}   [target: ≤ ${(t.sli.target * 100).toFixed(0)} %]; A/A false alarms ${t.aa.k} of ${t.aa.n}   [target ≤ 1 in 10]`);
+  }
+  for (const g of gateFalseAlarms(runs)) lines.push(`ab: A/A runs of ${g.suite} that failed the gate (exit 1): ${g.k} of ${g.n}`);
+  const mins = runs.map((r) => r.minutes);
+  if (mins.length > 0) lines.push(`ab: minutes per A/B (lab up, 2 rounds a side, lab down): median ${median(mins)!.toFixed(1)}, max ${Math.max(...mins).toFixed(1)} over ${mins.length} runs   [target ≤ 15]`);
+  return { lines, table };
+}
+
+/**
+ * The injected effect measured directly on one lab, without ab: the suite of each kind runs
+ * with the base, then each size of that kind in ascending order, then the base again (so
+ * drift of the machine shows as the two base runs' difference); only kube-proxy is swapped
+ * between runs, as ab does. Each run's report is kept under outDir.
+ */
+export async function benchAbCalibrate(o: { sizes: InjectionSize[]; outDir: string; onProgress?: (m: string) => void }): Promise<CalibrationRow[]> {
+  const log = o.onProgress ?? (() => undefined);
+  const labArgv = async () => (await findBinaries()).argv['kube-proxy'];
+  const real = (await labArgv())[0]!;
+  const dir = await mkdtemp(join(tmpdir(), 'ksli-mde-'));
+  const stateDir = join(await mkdtemp(join(tmpdir(), 'ksli-cal-')), 'lab');
+  const points: CalibrationPoint[] = [];
+  const choice = async (size: InjectionSize | undefined): Promise<KubeProxyChoice> => resolveKubeProxy(await writeWrapper(dir, size, real), [], { mode: 'nftables', labArgv });
+  try {
+    const base = await choice(undefined);
+    log(`calibration: lab up (nftables, 2 nodes) in ${stateDir}`);
+    await labUp({ stateDir, proxyMode: 'nftables', nodes: 2, ports: await freeControlPlanePorts(), kubeProxy: base, onProgress: (m) => log(m) });
+    let current: string | undefined = 'base';
+    let i = 0;
+    for (const kind of ['rules', 'sync'] as const) {
+      const sizes = o.sizes.filter((s) => s.kind === kind).sort((a, b) => a.amount - b.amount);
+      if (sizes.length === 0) continue;
+      const suite = MDE_SLIS.find((s) => s.kind === kind)!.suite;
+      for (const size of [undefined, ...sizes, undefined]) {
+        const label = size ? formatSize(size) : 'base';
+        if (label !== current) {
+          const s = await swapKubeProxy(stateDir, size ? await choice(size) : base, { onProgress: log });
+          log(`calibration: swapped to ${label} in ${(s.ms / 1000).toFixed(1)} s`);
+          current = label;
+        }
+        const reportDir = join(o.outDir, `${String(++i).padStart(2, '0')}-${label.replace('=', '-')}`);
+        const r = await execa(process.execPath, [join(repoRoot(), 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--project', 'slo', join(repoRoot(), suite)], {
+          cwd: repoRoot(),
+          env: suiteEnv(stateDir, reportDir),
+          extendEnv: false,
+          reject: false,
+          all: true,
+        });
+        if (r.exitCode !== 0 && r.exitCode !== 1) throw new Error(`calibration run ${label} (${suite}) exited ${r.exitCode ?? r.signal}:\n${String(r.all ?? '').split('\n').slice(-40).join('\n')}`);
+        points.push({ ...(size ? { size } : {}), suite, report: await readReport(join(reportDir, 'report.json')) });
+        log(`calibration: ${label} done (${suite}, exit ${r.exitCode})`);
+      }
+    }
+  } finally {
+    await labDown(stateDir).catch((e: unknown) => log(`lab down failed: ${(e as Error).message}; run kube-sli lab down --state-dir ${stateDir}`));
+    await rm(join(stateDir, '..'), { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
+  }
+  return calibrationRows(points);
+}
+
+const us = (v: number | null) => (v === null ? '—' : v < 0.01 ? `${(v * 1e6).toFixed(0)} µs` : `${(v * 1000).toFixed(1)} ms`);
+
+export function calibrationTable(rows: readonly CalibrationRow[]): Record<string, string>[] {
+  return rows.map((r) => ({ SLI: r.sli.name, series: r.seriesId, size: r.size ? formatSize(r.size) : 'base', [r.sli.statistic]: us(r.value), samples: String(r.samples), 'vs base (mean of the base runs)': pct(r.change) }));
+}
