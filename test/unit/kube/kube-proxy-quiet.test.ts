@@ -5,8 +5,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { isQuiet, longestSyncBound, quietStep, requiredQuietMs, settleKubeProxies, startTrack, syncState, type SyncState } from '../../../src/kube/kube-proxy-quiet.js';
-import { isUnavailable, type MetricsSource } from '../../../src/kube/metrics-window.js';
+import { isUnavailable } from '../../../src/kube/metrics-window.js';
 import { parseMetrics } from '../../../src/kube/prom-text.js';
+import { recordedSource } from '../support/recorded-source.js';
 
 const text = (name: string): string => readFileSync(join(import.meta.dirname, '../../fixtures/kube-proxy', name), 'utf8');
 
@@ -16,20 +17,6 @@ async function state(name: string): Promise<SyncState> {
   return s;
 }
 
-/** A source that answers with `answers` in turn (the last one from then on). */
-function served(node: string, answers: (string | Error)[]): MetricsSource & { reads: number } {
-  const s = {
-    name: `kube-proxy ${node} (recorded)`,
-    node,
-    reads: 0,
-    read: async () => {
-      const a = answers[Math.min(s.reads++, answers.length - 1)]!;
-      if (a instanceof Error) throw a;
-      return a;
-    },
-  };
-  return s;
-}
 
 describe('syncState (pure)', () => {
   it('a lab kube-proxy right after start-up: its full syncs done, nothing pending', async () => {
@@ -101,8 +88,8 @@ describe('longestSyncBound (pure)', () => {
 
 describe('settleKubeProxies', () => {
   it('waits until every node is quiet; counts the syncs it waited through', { timeout: 20_000 }, async () => {
-    const n0 = served('node0', [text('metrics-nftables-bulk-busy.txt'), text('metrics-nftables-bulk-quiet.txt')]);
-    const n1 = served('node1', [text('metrics-nftables-node1.txt'), text('metrics-nftables-node1-after.txt')]);
+    const n0 = recordedSource('node0', [text('metrics-nftables-bulk-busy.txt'), text('metrics-nftables-bulk-quiet.txt')]);
+    const n1 = recordedSource('node1', [text('metrics-nftables-node1.txt'), text('metrics-nftables-node1-after.txt')]);
     const r = await settleKubeProxies([n0, n1], { quietMs: 30, pollMs: 5, timeoutMs: 60_000 });
     expect(r.quiet).toBe(true);
     expect(r.timedOut).toBeUndefined();
@@ -118,9 +105,9 @@ describe('settleKubeProxies', () => {
   });
 
   it('leaves out a kube-proxy without the stamps, or unreadable at the first scrape, with the reason', async () => {
-    const other = served('node2', ['# TYPE up gauge\nup 1\n']);
-    const down = served('node3', [new Error('HTTP 503: no endpoints')]);
-    const n0 = served('node0', [text('metrics-nftables-after.txt')]);
+    const other = recordedSource('node2', ['# TYPE up gauge\nup 1\n']);
+    const down = recordedSource('node3', [new Error('HTTP 503: no endpoints')]);
+    const n0 = recordedSource('node0', [text('metrics-nftables-after.txt')]);
     const r = await settleKubeProxies([n0, other, down], { quietMs: 10, pollMs: 5, timeoutMs: 60_000 });
     expect(r.quiet).toBe(true);
     expect(r.nodes[1]).toEqual({ node: 'node2', unavailable: expect.stringMatching(/last_queued_timestamp_seconds is not exposed/) });
@@ -129,7 +116,7 @@ describe('settleKubeProxies', () => {
   });
 
   it('returns not quiet at the deadline, naming the pending change, instead of throwing', async () => {
-    const n0 = served('node0', [text('metrics-nftables-bulk-busy.txt')]);
+    const n0 = recordedSource('node0', [text('metrics-nftables-bulk-busy.txt')]);
     const r = await settleKubeProxies([n0], { quietMs: 10, pollMs: 5, timeoutMs: 50, what: 'before probe 2' });
     expect(r.quiet).toBe(false);
     expect(r.timedOut).toMatch(/every kube-proxy quiet before probe 2: not done after 0.05 s; last state: node0: change pending \(IPv4\)/);
@@ -137,7 +124,7 @@ describe('settleKubeProxies', () => {
   });
 
   it('a later failed read keeps the node waiting', async () => {
-    const n0 = served('node0', [text('metrics-nftables-after.txt'), new Error('connection reset')]);
+    const n0 = recordedSource('node0', [text('metrics-nftables-after.txt'), new Error('connection reset')]);
     const r = await settleKubeProxies([n0], { quietMs: 10, pollMs: 5, timeoutMs: 50 });
     expect(r.quiet).toBe(false);
     expect(r.timedOut).toMatch(/node0: kube-proxy node0 \(recorded\): connection reset/);

@@ -19,10 +19,10 @@ import {
   type CpuWindow,
   type HistogramWindow,
   type LastSync,
-  type MetricsSource,
   type SyncKinds,
 } from '../../../src/kube/metrics-window.js';
 import { parseMetrics } from '../../../src/kube/prom-text.js';
+import { recordedSource } from '../support/recorded-source.js';
 
 const text = (name: string): string => readFileSync(join(import.meta.dirname, '../../fixtures/kube-proxy', name), 'utf8');
 const parsed = (name: string) => parseMetrics(text(name));
@@ -161,28 +161,14 @@ describe('mergeDeltas', () => {
   });
 });
 
-/** A source that answers the given texts in turn (the last one repeats); Error entries throw. */
-function fake(node: string, answers: (string | Error)[]): MetricsSource & { reads: number } {
-  const s = {
-    name: `fake ${node}`,
-    node,
-    reads: 0,
-    read: async () => {
-      const a = answers[Math.min(s.reads++, answers.length - 1)]!;
-      if (a instanceof Error) throw a;
-      return a;
-    },
-  };
-  return s;
-}
 
 describe('openMetricsWindow', () => {
   it('scrapes at open and close; per-node results and the merge; failures reported, not thrown', async () => {
-    const n0 = fake('node0', [text('metrics-nftables.txt'), text('metrics-nftables-after.txt')]);
-    const n1 = fake('node1', [text('metrics-nftables-node1.txt'), text('metrics-nftables-node1-after.txt')]);
-    const down = fake('node2', [new Error('HTTP 503: no endpoints')]);
-    const later = fake('node3', [text('metrics-nftables.txt'), new Error('connection reset')]);
-    const garbage = fake('node4', ['<html>nope</html>']);
+    const n0 = recordedSource('node0', [text('metrics-nftables.txt'), text('metrics-nftables-after.txt')]);
+    const n1 = recordedSource('node1', [text('metrics-nftables-node1.txt'), text('metrics-nftables-node1-after.txt')]);
+    const down = recordedSource('node2', [new Error('HTTP 503: no endpoints')]);
+    const later = recordedSource('node3', [text('metrics-nftables.txt'), new Error('connection reset')]);
+    const garbage = recordedSource('node4', ['<html>nope</html>']);
     const w = await openMetricsWindow([n0, n1, down, later, garbage]);
     expect(w.failedAtStart.map((f) => f.node)).toEqual(['node2', 'node4']);
     expect(w.failedAtStart[0]!.error).toBe('HTTP 503: no endpoints');
@@ -214,10 +200,10 @@ describe('openMetricsWindow', () => {
 
 describe('withFallback', () => {
   it('uses the fallback when the primary fails, and names both when both fail', async () => {
-    expect(await withFallback(fake('n', [new Error('refused')]), fake('n', ['up 1'])).read()).toBe('up 1');
-    expect(await withFallback(fake('n', ['a 1']), fake('n', [new Error('never')])).read()).toBe('a 1');
-    await expect(withFallback(fake('n', [new Error('refused')]), fake('n', [new Error('no agent')])).read()).rejects.toThrow(
-      'fake n: refused; fake n: no agent',
+    expect(await withFallback(recordedSource('n', [new Error('refused')]), recordedSource('n', ['up 1'])).read()).toBe('up 1');
+    expect(await withFallback(recordedSource('n', ['a 1']), recordedSource('n', [new Error('never')])).read()).toBe('a 1');
+    await expect(withFallback(recordedSource('n', [new Error('refused')]), recordedSource('n', [new Error('no agent')])).read()).rejects.toThrow(
+      'kube-proxy n (recorded): refused; kube-proxy n (recorded): no agent',
     );
   });
 });
