@@ -3,6 +3,7 @@
 // scrapes of its /metrics, and the table. No I/O here (services.bench.ts does it).
 import { counterValue, gaugeValue, histogram, type Families } from '../src/kube/prom-text.js';
 import { histogramDelta, histogramQuantile, type PromHistogram } from '../src/sli/prometheus.js';
+import { procStatField } from '../src/lab/control-plane/process.js';
 
 export const CLIENTS = ['kit', 'client-go'] as const;
 export type BenchClient = (typeof CLIENTS)[number];
@@ -80,12 +81,10 @@ export function parseServicesArgs(args: readonly string[], env: Record<string, s
 
 /** utime + stime + cutime + cstime of /proc/<pid>/stat, in clock ticks: the process and
  * its waited-for children (kube-proxy's `nft` and `iptables-restore` runs count as its
- * own). Fields are counted after the last ')' since the command name may hold spaces. */
+ * own). */
 export function procStatTicks(stat: string): { ticks: number; startTicks: number } {
-  const rest = stat.slice(stat.lastIndexOf(')') + 2).trim().split(/\s+/);
-  // rest[0] is field 3 (state): field n is rest[n - 3]
   const f = (n: number): number => {
-    const v = Number(rest[n - 3]);
+    const v = Number(procStatField(stat, n));
     if (!Number.isFinite(v)) throw new Error(`/proc/<pid>/stat has no field ${n}: ${stat.slice(0, 120)}`);
     return v;
   };

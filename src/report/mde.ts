@@ -10,6 +10,7 @@
 //   (any regression, exit 1);
 // - minimum detectable effect (MDE): the smallest injected size detected in at least 90 %
 //   of at least MDE_MIN_RUNS runs ("9 of 10"). With fewer runs it is "not reached at n=…".
+import { quantile } from '../sli/index.js';
 import { statValue } from './compare.js';
 import type { ComparedStatistic, ComparisonDocument, ComparisonRow, ReportDocument, SeriesRecord } from './types.js';
 
@@ -76,8 +77,10 @@ export interface MdeRun {
   cmp: ComparisonDocument;
 }
 
-const matches = (s: MdeSli, r: ComparisonRow): boolean =>
-  r.sli === s.sli && r.source === s.source && r.statistic === s.statistic && Object.entries(s.labels ?? {}).every(([k, v]) => r.labels[k] === v);
+/** A series (or a comparison row, which names its series the same way) of the SLI. */
+const seriesMatches = (s: MdeSli, x: Pick<SeriesRecord, 'sli' | 'source' | 'labels'>): boolean =>
+  x.sli === s.sli && x.source === s.source && Object.entries(s.labels ?? {}).every(([k, v]) => x.labels[k] === v);
+const matches = (s: MdeSli, r: ComparisonRow): boolean => r.statistic === s.statistic && seriesMatches(s, r);
 
 /** The rows of one SLI in a comparison, one per label set (e.g. per Services point). */
 export function sliRows(s: MdeSli, cmp: ComparisonDocument): ComparisonRow[] {
@@ -114,12 +117,8 @@ export type MdeVerdict =
   | { reached: true; size: InjectionSize; k: number; n: number; effect: number | null }
   | { reached: false; why: string };
 
-export const median = (xs: readonly number[]): number | null => {
-  if (xs.length === 0) return null;
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
+/** The median (type-7, as every quantile of the kit); null for none. */
+export const median = (xs: readonly number[]): number | null => (xs.length === 0 ? null : quantile(xs, 0.5));
 
 const empty = (): Tally => ({ n: 0, k: 0, missing: 0, changes: [] });
 
@@ -225,4 +224,3 @@ export function calibrationRows(points: readonly CalibrationPoint[], slis: reado
   return out;
 }
 
-const seriesMatches = (s: MdeSli, x: SeriesRecord): boolean => x.sli === s.sli && x.source === s.source && Object.entries(s.labels ?? {}).every(([k, v]) => x.labels[k] === v);

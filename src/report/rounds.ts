@@ -19,6 +19,7 @@
 //    "significant" by the pooled bootstrap, and ordering alone (p = 1/6 per row) lets one
 //    of several rows through by chance. A row counts only when all three agree.
 import tQuantile from '@stdlib/stats-base-dists-t-quantile';
+import { mean } from '../sli/index.js';
 import { compareReports, statValue } from './compare.js';
 import { buildSeries } from './series.js';
 import type { CompareOptions, ComparedStatistic, ComparisonDocument, ComparisonRow, ReportDocument, SeriesRecord } from './types.js';
@@ -105,7 +106,6 @@ export function roundTTest(v: RoundValues, confidence: number): RoundTest | unde
   const c = v.candidate.filter((x): x is number => x !== null);
   if (b.length !== v.base.length || c.length !== v.candidate.length || b.length < 2 || c.length < 2) return undefined;
   const df = b.length + c.length - 2;
-  const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length;
   const ss = (xs: number[], m: number) => xs.reduce((a, x) => a + (x - m) ** 2, 0);
   const mb = mean(b);
   const mc = mean(c);

@@ -14,15 +14,19 @@ export interface ProcInfo {
   cmdline: string[];
 }
 
+/** Field n (1-based, as proc(5) numbers them) of a /proc/<pid>/stat line. The command
+ * name (field 2) may hold spaces and parentheses: fields resume after the LAST ')'. */
+export function procStatField(stat: string, n: number): string | undefined {
+  return stat.slice(stat.lastIndexOf(')') + 2).trim().split(/\s+/)[n - 3];
+}
+
 /** /proc/<pid> facts, or undefined if there is no such process. */
 export async function procInfo(pid: number): Promise<ProcInfo | undefined> {
   if (!Number.isInteger(pid) || pid <= 0) return undefined;
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // comm may contain spaces and parentheses: fields resume after the LAST ')'.
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const state = rest[0] ?? '?';
-    const startTicks = Number(rest[19]); // field 22 (starttime); rest[0] is field 3
+    const state = procStatField(stat, 3) ?? '?';
+    const startTicks = Number(procStatField(stat, 22)); // starttime
     const raw = await readFile(`/proc/${pid}/cmdline`, 'utf8');
     const cmdline = raw.split('\0');
     if (cmdline.at(-1) === '') cmdline.pop();
