@@ -21,7 +21,7 @@
 //   the base (rules=0): deletes the table, so each swap of ab removes or installs it.
 // The table lives in the lab's node namespaces only; lab down deletes them with it.
 // `--version` / `--help` / `--write-config-to` pass straight through (ab checks the binary).
-import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -126,6 +126,8 @@ export interface AbMdeFigures {
   runs: MdeRun[];
   rows: RowTally[];
   outDir: string;
+  /** runs that ended without a verdict (exit 3: the environment failed), by label and run number */
+  failed: { label: string; run: number; exitCode: number | null }[];
 }
 
 /**
@@ -138,6 +140,8 @@ export async function benchAbMde(o: { runs: number; sizes: InjectionSize[]; outD
   if (!real?.[0]) throw new Error('the lab has no kube-proxy binary');
   const dir = await mkdtemp(join(tmpdir(), 'ksli-mde-'));
   const runs: MdeRun[] = [];
+  const failed: AbMdeFigures['failed'] = [];
+  let inARow = 0;
   try {
     const base = await writeWrapper(dir, undefined, real[0]);
     const wrappers = new Map<string, string>();
@@ -156,7 +160,15 @@ export async function benchAbMde(o: { runs: number; sizes: InjectionSize[]; outD
         });
         const minutes = (performance.now() - t0) / 60_000;
         await writeFile(join(out, 'ab.log'), String(res.all ?? '')).catch(() => undefined);
-        if (res.exitCode !== 0 && res.exitCode !== 1) throw new Error(`kube-sli ab (${label}, run ${r}) exited ${res.exitCode ?? res.signal} after ${minutes.toFixed(1)} min:\n${String(res.all ?? '').split('\n').slice(-40).join('\n')}`);
+        if (res.exitCode !== 0 && res.exitCode !== 1) {
+          // an environment failure (exit 3) is no verdict: kept and counted, not tallied; three in a row end the bench
+          await writeFile(join(out, 'run.json'), `${JSON.stringify({ size: p.size ?? null, suite: p.suite, exitCode: res.exitCode ?? null, minutes }, null, 2)}\n`).catch(() => undefined);
+          failed.push({ label, run: r, exitCode: res.exitCode ?? null });
+          o.onRun?.(`ab: run ${r}/${o.runs} ${label}: exit ${res.exitCode ?? res.signal} after ${minutes.toFixed(1)} min, not tallied (${out}/ab.log):\n${String(res.all ?? '').split('\n').slice(-15).join('\n')}`);
+          if (++inARow >= 3) throw new Error(`kube-sli ab failed ${inARow} times in a row (last: ${label}, run ${r}, exit ${res.exitCode ?? res.signal}); the runs so far are in ${o.outDir} (npm run bench -- ab-tally ${o.outDir})`);
+          continue;
+        }
+        inARow = 0;
         const cmp = JSON.parse(await readFile(join(out, 'compare.json'), 'utf8')) as ComparisonDocument;
         const run: MdeRun = { ...(p.size ? { size: p.size } : {}), suite: p.suite, exitCode: res.exitCode, minutes, cmp };
         await writeFile(join(out, 'run.json'), `${JSON.stringify({ size: p.size ?? null, suite: p.suite, exitCode: res.exitCode, minutes }, null, 2)}\n`);
@@ -167,7 +179,30 @@ export async function benchAbMde(o: { runs: number; sizes: InjectionSize[]; outD
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  return { runs, rows: tallyMde(runs), outDir: o.outDir };
+  return { runs, rows: tallyMde(runs), outDir: o.outDir, failed };
+}
+
+/**
+ * The runs a bench left in outDir (one sub-directory per run, with run.json and compare.json),
+ * so a bench stopped early, or one whose figures are re-read later, tallies the same way.
+ * Runs without a compare.json (exit 3) come back in failed.
+ */
+export async function readMdeRuns(outDir: string): Promise<Pick<AbMdeFigures, 'runs' | 'failed'>> {
+  const runs: MdeRun[] = [];
+  const failed: AbMdeFigures['failed'] = [];
+  const subs = (await readdir(outDir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
+  for (const sub of subs) {
+    const meta = await readFile(join(outDir, sub, 'run.json'), 'utf8').then((t) => JSON.parse(t) as { size: InjectionSize | null; suite: string; exitCode: number | null; minutes: number }, () => undefined);
+    if (!meta) continue; // a run still under way, or not a run's directory
+    const label = meta.size ? formatSize(meta.size) : `aa-${meta.suite}`;
+    if (meta.exitCode !== 0 && meta.exitCode !== 1) {
+      failed.push({ label, run: Number(sub.slice(0, 2)), exitCode: meta.exitCode });
+      continue;
+    }
+    const cmp = JSON.parse(await readFile(join(outDir, sub, 'compare.json'), 'utf8')) as ComparisonDocument;
+    runs.push({ ...(meta.size ? { size: meta.size } : {}), suite: meta.suite, exitCode: meta.exitCode, minutes: meta.minutes, cmp });
+  }
+  return { runs, failed };
 }
 
 const pct = (x: number | null) => (x === null ? '—' : `${x > 0 ? '+' : ''}${(x * 100).toFixed(1)} %`);

@@ -13,8 +13,8 @@ import { benchConformance, benchNodes } from './nodes.bench.js';
 import { benchLabPaths, benchLoopback, table } from './overhead.bench.js';
 import { benchHollow, hollowLines } from './hollow.bench.js';
 import { benchKep3453, GATE, keyRows, KEP3453_VERSION, nat, rowTable } from './kep3453.bench.js';
-import { benchAbCalibrate, benchAbMde, calibrationTable, mdeLines } from './ab-mde.bench.js';
-import { MDE_MIN_RUNS, parseSize } from '../src/report/mde.js';
+import { benchAbCalibrate, benchAbMde, calibrationTable, mdeLines, readMdeRuns, type AbMdeFigures } from './ab-mde.bench.js';
+import { MDE_MIN_RUNS, parseSize, tallyMde, type MdeRun } from '../src/report/mde.js';
 import { benchReport } from './report.bench.js';
 import { benchDefaultProfile } from './slo.bench.js';
 import { benchServices } from './services.bench.js';
@@ -24,7 +24,7 @@ import { DEFAULT_BULK_CONCURRENCY } from '../src/kube/bulk.js';
 const only = process.argv.slice(2);
 // the lab benchmark brings up real clusters and programs 10,000 Services per proxy mode
 // (~10 min each on 2 cores): it runs only when asked for, `npm run bench -- lab [N]`
-const OPT_IN = new Set(['lab', 'nodes', 'conformance', 'network-ready', 'overhead', 'hollow', 'kep3453', 'ab', 'ab-calibrate']);
+const OPT_IN = new Set(['lab', 'nodes', 'conformance', 'network-ready', 'overhead', 'hollow', 'kep3453', 'ab', 'ab-calibrate', 'ab-tally']);
 const want = (name: string): boolean => (only.length === 0 ? !OPT_IN.has(name) : only.includes(name));
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
@@ -206,6 +206,20 @@ if (want('ab-calibrate')) {
     }
   }
 }
+function printMde(runs: MdeRun[], failed: AbMdeFigures['failed']): void {
+  const { lines, table } = mdeLines(runs, tallyMde(runs));
+  console.table(table);
+  for (const l of lines) console.log(l);
+  if (failed.length > 0) console.log(`ab: ${failed.length} run(s) ended without a verdict and are not tallied: ${failed.map((f) => `${f.run}/${f.label} exit ${f.exitCode ?? 'signal'}`).join(', ')}`);
+}
+if (want('ab-tally')) {
+  // `npm run bench -- ab-tally <dir>`: the figures of the runs an `ab` bench kept in AB_MDE_OUT (also one stopped early)
+  const dir = only.filter((a) => a !== 'ab-tally')[0];
+  if (!dir) throw new Error('ab-tally needs the directory an ab bench kept its runs in (its AB_MDE_OUT): npm run bench -- ab-tally <dir>');
+  const r = await readMdeRuns(dir);
+  console.log(`ab-tally: ${r.runs.length} run(s) with a verdict in ${dir}`);
+  printMde(r.runs, r.failed);
+}
 if (want('ab')) {
   // `npm run bench -- ab [runs] [sizes…]`: the resolution of `kube-sli ab` (bench/ab-mde.bench.ts);
   // sizes rules=<N> (first-packet) and sync=<D>ms (+1-Service programming); AB_MDE_OUT=<dir> keeps every run
@@ -220,9 +234,7 @@ if (want('ab')) {
     try {
       console.log(`ab: kube-sli ab at its default rounds (A B B A), ${runs} A/A run(s) per suite and ${runs} run(s) per size (${sizes.map((s) => `${s.kind}=${s.amount}`).join(', ')}); workload from the environment`);
       const r = await benchAbMde({ runs, sizes, outDir, onRun: (l) => console.log(l) });
-      const { lines, table } = mdeLines(r.runs, r.rows);
-      console.table(table);
-      for (const l of lines) console.log(l);
+      printMde(r.runs, r.failed);
       if (keep) console.log(`ab: every run kept in ${outDir}`);
     } finally {
       if (!keep) await rm(outDir, { recursive: true, force: true });
