@@ -153,7 +153,8 @@ export async function benchAbMde(o: { runs: number; sizes: InjectionSize[]; outD
         const label = p.size ? formatSize(p.size) : `aa-${p.suite.replace(/^suites\/|\.slo\.test\.ts$/g, '')}`;
         const out = join(o.outDir, `${String(r).padStart(2, '0')}-${label.replace('=', '-')}`);
         const t0 = performance.now();
-        const res = await execa(process.execPath, [join(repoRoot(), 'bin', 'kube-sli.js'), 'ab', '--base', base, '--candidate', p.size ? wrappers.get(formatSize(p.size))! : base, '--out-dir', out, p.suite], {
+        const test = MDE_SLIS.find((x) => x.suite === p.suite)?.test;
+        const res = await execa(process.execPath, [join(repoRoot(), 'bin', 'kube-sli.js'), 'ab', '--base', base, '--candidate', p.size ? wrappers.get(formatSize(p.size))! : base, '--out-dir', out, ...(test ? ['--test', test] : []), p.suite], {
           cwd: repoRoot(),
           reject: false,
           all: true,
@@ -248,7 +249,7 @@ export async function benchAbCalibrate(o: { sizes: InjectionSize[]; outDir: stri
     for (const kind of ['rules', 'sync'] as const) {
       const sizes = o.sizes.filter((s) => s.kind === kind).sort((a, b) => a.amount - b.amount);
       if (sizes.length === 0) continue;
-      const suite = MDE_SLIS.find((s) => s.kind === kind)!.suite;
+      const { suite, test } = MDE_SLIS.find((s) => s.kind === kind)!;
       for (const size of [undefined, ...sizes, undefined]) {
         const label = size ? formatSize(size) : 'base';
         if (label !== current) {
@@ -257,7 +258,7 @@ export async function benchAbCalibrate(o: { sizes: InjectionSize[]; outDir: stri
           current = label;
         }
         const reportDir = join(o.outDir, `${String(++i).padStart(2, '0')}-${label.replace('=', '-')}`);
-        const r = await execa(process.execPath, [join(repoRoot(), 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--project', 'slo', join(repoRoot(), suite)], {
+        const r = await execa(process.execPath, [join(repoRoot(), 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--project', 'slo', ...(test ? ['-t', test] : []), join(repoRoot(), suite)], {
           cwd: repoRoot(),
           env: suiteEnv(stateDir, reportDir),
           extendEnv: false,

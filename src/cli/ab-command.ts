@@ -6,7 +6,7 @@
 // Exit 0 nothing regressed, 1 a significant regression, 2 bad input (before any lab
 // exists), 3 the environment failed. The lab goes down at the end and on Ctrl-C.
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readdir, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -48,6 +48,8 @@ options:
                              --base-arg=--feature-gates=MinimizeIPTablesRestore=false
   --candidate-arg <flag>     a kube-proxy flag for B only (repeatable)
   --rounds <n>               runs per side, whole number >= 1 (default 2: A B B A)
+  --test <pattern>           only the tests whose full name (describe + test) matches this
+                             regular expression (vitest's -t), e.g. --test "one more Service"
   --proxy-mode <mode>        ${PROXY_MODES.join(' or ')} (default nftables)
   --nodes <n>                lab nodes, 1-${MAX_NODES} (default 2)
   --tolerance <p>            relative worsening tolerated (default ${DEFAULT_TOLERANCE * 100}%)
@@ -70,6 +72,8 @@ export interface AbArgs {
   tolerance: number;
   outDir: string;
   suites: string[];
+  /** vitest's -t: only tests whose full name matches (a regular expression) */
+  test?: string;
   help: boolean;
 }
 
@@ -91,6 +95,7 @@ export function parseAbArgs(argv: string[]): AbArgs {
         nodes: { type: 'string' },
         tolerance: { type: 'string' },
         'out-dir': { type: 'string' },
+        test: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -123,6 +128,14 @@ export function parseAbArgs(argv: string[]): AbArgs {
     throw new UsageError((e as Error).message);
   }
   if (v['out-dir'] === '') throw new UsageError('--out-dir must not be empty');
+  if (v.test !== undefined) {
+    if (v.test.trim() === '') throw new UsageError('--test must not be empty: give a part of a test name, e.g. --test "one more Service"');
+    try {
+      new RegExp(v.test);
+    } catch (e) {
+      throw new UsageError(`--test "${v.test}" is not a regular expression (${(e as Error).message}); vitest matches it against each test's full name`);
+    }
+  }
   return {
     base: v.base!,
     candidate: v.candidate!,
@@ -134,6 +147,7 @@ export function parseAbArgs(argv: string[]): AbArgs {
     tolerance,
     outDir: v['out-dir'] ?? join('sli-report', 'ab'),
     suites: parsed.positionals,
+    ...(v.test !== undefined ? { test: v.test } : {}),
     help,
   };
 }
@@ -158,6 +172,45 @@ async function suiteFiles(given: string[]): Promise<string[]> {
     out.push(p);
   }
   return out;
+}
+
+/**
+ * The full names (describe + test, as vitest's -t sees them) of the tests written in suite
+ * files, read from their source: the title strings of test.describe(...) and test(...).
+ */
+export function testNames(source: string): string[] {
+  const out: string[] = [];
+  const stack: { title: string; depth: number }[] = [];
+  let depth = 0;
+  const re = /\b(?:test|it)(\.describe|\.skip|\.only|\.concurrent|\.sequential)?\(\s*(['"`])((?:\\.|(?!\2).)*)\2|[{}]/g;
+  for (const m of source.matchAll(re)) {
+    if (m[0] === '{') depth++;
+    else if (m[0] === '}') {
+      depth--;
+      while (stack.length > 0 && stack[stack.length - 1]!.depth > depth) stack.pop();
+    } else if (m[1] === '.describe') stack.push({ title: m[3]!, depth: depth + 1 });
+    else out.push([...stack.map((d) => d.title), m[3]!].join(' '));
+  }
+  return out;
+}
+
+/**
+ * --test must select at least one test of the chosen suites, or every round would measure
+ * nothing. A name built at run time (a template with ${…}) may match in ways its source does
+ * not show: with such names present, no match is a warning, not a refusal.
+ */
+async function checkTestPattern(pattern: string, files: string[], warn: (m: string) => void): Promise<void> {
+  const paths: string[] = [];
+  for (const f of files) {
+    if (f.endsWith('.slo.test.ts')) paths.push(f);
+    else paths.push(...(await readdir(f)).filter((n) => n.endsWith('.slo.test.ts')).map((n) => join(f, n)));
+  }
+  const names = (await Promise.all(paths.map(async (p) => testNames(await readFile(p, 'utf8'))))).flat();
+  const re = new RegExp(pattern);
+  if (names.some((n) => re.test(n))) return;
+  const what = `--test "${pattern}" matches no test name written in ${paths.map((p) => p.replace(`${repoRoot()}/`, '')).join(', ')}; their tests are:\n${names.map((n) => `  ${n}`).join('\n')}`;
+  if (names.some((n) => n.includes('${'))) warn(`${what}\n(names with \${…} are completed at run time; if no test matches, the rounds measure nothing and ab exits 3)`);
+  else throw new UsageError(what);
 }
 
 /** Sizes of the lab's kube-proxy logs now (file name → bytes). */
@@ -199,6 +252,7 @@ export async function abCommand(argv: string[]): Promise<number> {
   }
   // everything checked (and built) before the lab exists
   const files = await suiteFiles(a.suites);
+  if (a.test !== undefined) await checkTestPattern(a.test, files, log);
   const labArgv = async () => (await findBinaries({ onProgress: log })).argv['kube-proxy'];
   const sides: Record<'base' | 'candidate', KubeProxyChoice> = {} as Record<'base' | 'candidate', KubeProxyChoice>;
   try {
@@ -237,9 +291,9 @@ export async function abCommand(argv: string[]): Promise<number> {
         current = side;
       }
       const reportDir = resolve(a.outDir, 'rounds', `${String(i + 1).padStart(2, '0')}-${side}`);
-      log(`run ${i + 1}/${order.length}: ${side} (${files.map((f) => f.replace(`${repoRoot()}/`, '')).join(', ')})`);
+      log(`run ${i + 1}/${order.length}: ${side} (${files.map((f) => f.replace(`${repoRoot()}/`, '')).join(', ')}${a.test !== undefined ? `, tests matching /${a.test}/` : ''})`);
       const logsFrom = await kubeProxyLogSizes(stateDir);
-      child = execa(process.execPath, [join(repoRoot(), 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--project', 'slo', ...files], {
+      child = execa(process.execPath, [join(repoRoot(), 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--project', 'slo', ...(a.test !== undefined ? ['-t', a.test] : []), ...files], {
         cwd: repoRoot(),
         env: suiteEnv(stateDir, reportDir),
         extendEnv: false,

@@ -45,6 +45,8 @@ export interface MdeSli {
   labels?: Record<string, string>;
   kind: InjectionKind;
   suite: string;
+  /** only the suite's tests whose full name matches (ab --test, vitest -t): the case the row comes from */
+  test?: string;
   /** the MDE the gate should reach, relative to the base (0.1 = 10 %) */
   target: number;
 }
@@ -59,6 +61,7 @@ export const MDE_SLIS: readonly MdeSli[] = [
     labels: { case: 'one-more-service' },
     kind: 'sync',
     suite: 'suites/programming-latency.slo.test.ts',
+    test: 'one more Service',
     target: 0.2,
   },
 ];

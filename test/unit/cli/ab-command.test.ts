@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseAbArgs, runOrder } from '../../../src/cli/ab-command.js';
+import { parseAbArgs, runOrder, testNames } from '../../../src/cli/ab-command.js';
 import { UsageError, EXIT } from '../../../src/cli/exit-codes.js';
 import { main } from '../../../src/cli/run.js';
 import { compareReports } from '../../../src/report/compare.js';
@@ -35,6 +35,8 @@ describe('kube-sli ab arguments', () => {
     [['--base', 'lab', '--candidate', 'lab', '--nodes', '0'], /--nodes "0"/],
     [['--base', 'lab', '--candidate', 'lab', '--tolerance', 'lots'], /invalid tolerance/],
     [['--base', 'lab', '--candidate', 'lab', '--bogus'], /Unknown option/],
+    [['--base', 'lab', '--candidate', 'lab', '--test', ''], /--test must not be empty/],
+    [['--base', 'lab', '--candidate', 'lab', '--test', 'one (more'], /--test "one \(more" is not a regular expression/],
   ])('%j is refused', (argv, msg) => {
     expect(() => parseAbArgs(argv)).toThrow(UsageError);
     expect(() => parseAbArgs(argv)).toThrow(msg);
@@ -49,6 +51,29 @@ describe('kube-sli ab arguments', () => {
       console.error = orig;
     }
     expect(errs.join('\n')).toMatch(/suite file suites\/no-such\.slo\.test\.ts does not exist/);
+  });
+  it('--test selects tests by full name (vitest -t); a pattern no test of the suite has: exit 2 naming its tests', async () => {
+    expect(parseAbArgs(['--base', 'lab', '--candidate', 'lab', '--test', 'one more Service', 'suites/programming-latency.slo.test.ts']).test).toBe('one more Service');
+    expect(parseAbArgs(['--base', 'lab', '--candidate', 'lab']).test).toBeUndefined();
+    const errs: string[] = [];
+    const orig = console.error;
+    console.error = (m: string) => void errs.push(m);
+    try {
+      expect(await main(['ab', '--base', 'lab', '--candidate', 'lab', '--test', 'one less Service', 'suites/programming-latency.slo.test.ts'])).toBe(EXIT.invalidConfig);
+    } finally {
+      console.error = orig;
+    }
+    expect(errs.join('\n')).toMatch(/--test "one less Service" matches no test name written in suites\/programming-latency\.slo\.test\.ts/);
+    expect(errs.join('\n')).toContain('network programming latency one more Service when the largest scale point already exists (partial sync)');
+  });
+  it('test names as vitest -t sees them: describe titles joined with the test title', async () => {
+    const src = await readFile(join(import.meta.dirname, '../../../suites/programming-latency.slo.test.ts'), 'utf8');
+    expect(testNames(src)).toEqual([
+      'network programming latency a new Service with endpoints becomes reachable through its ClusterIP',
+      'network programming latency one more Service when the largest scale point already exists (partial sync)',
+      'network programming latency a Service with many endpoints is programmed',
+    ]);
+    expect(testNames("test.describe('outer', () => {\n  test.describe('inner', () => { test('a', () => {}); });\n  test('b', () => { if (x) { y(); } });\n});\ntest('c', () => {});")).toEqual(['outer inner a', 'outer b', 'c']);
   });
   it('runs interleave A B B A, then A B again', () => {
     expect(runOrder(1)).toEqual(['base', 'candidate']);
