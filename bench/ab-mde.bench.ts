@@ -32,17 +32,22 @@ import { resolveKubeProxy, type KubeProxyChoice } from '../src/lab/kube-proxy-ch
 import { swapKubeProxy } from '../src/lab/kube-proxy-swap.js';
 import { labDown, labUp } from '../src/lab/lab.js';
 import { readReport } from '../src/report/io.js';
+import { positionEffects, predictMde, roundSpread } from '../src/report/round-power.js';
+import { statValue } from '../src/report/compare.js';
 import {
   calibrationRows,
   formatSize,
   gateFalseAlarms,
   median,
   MDE_SLIS,
+  rowKey,
+  sliRows,
   tallyMde,
   type CalibrationPoint,
   type CalibrationRow,
   type InjectionSize,
   type MdeRun,
+  type MdeSli,
   type RowTally,
 } from '../src/report/mde.js';
 import type { ComparisonDocument } from '../src/report/types.js';
@@ -171,7 +176,7 @@ export async function benchAbMde(o: { runs: number; sizes: InjectionSize[]; outD
         }
         inARow = 0;
         const cmp = JSON.parse(await readFile(join(out, 'compare.json'), 'utf8')) as ComparisonDocument;
-        const run: MdeRun = { ...(p.size ? { size: p.size } : {}), suite: p.suite, exitCode: res.exitCode, minutes, cmp };
+        const run: MdeRun = { ...(p.size ? { size: p.size } : {}), suite: p.suite, exitCode: res.exitCode, minutes, cmp, dir: out };
         await writeFile(join(out, 'run.json'), `${JSON.stringify({ size: p.size ?? null, suite: p.suite, exitCode: res.exitCode, minutes }, null, 2)}\n`);
         runs.push(run);
         o.onRun?.(`ab: run ${r}/${o.runs} ${label}: exit ${res.exitCode}, ${minutes.toFixed(1)} min (${out})`);
@@ -201,7 +206,7 @@ export async function readMdeRuns(outDir: string): Promise<Pick<AbMdeFigures, 'r
       continue;
     }
     const cmp = JSON.parse(await readFile(join(outDir, sub, 'compare.json'), 'utf8')) as ComparisonDocument;
-    runs.push({ ...(meta.size ? { size: meta.size } : {}), suite: meta.suite, exitCode: meta.exitCode, minutes: meta.minutes, cmp });
+    runs.push({ ...(meta.size ? { size: meta.size } : {}), suite: meta.suite, exitCode: meta.exitCode, minutes: meta.minutes, cmp, dir: join(outDir, sub) });
   }
   return { runs, failed };
 }
@@ -224,6 +229,51 @@ export function mdeLines(runs: readonly MdeRun[], rows: readonly RowTally[]): { 
   const mins = runs.map((r) => r.minutes);
   if (mins.length > 0) lines.push(`ab: minutes per A/B (lab up, 2 rounds a side, lab down): median ${median(mins)!.toFixed(1)}, max ${Math.max(...mins).toFixed(1)} over ${mins.length} runs   [target ≤ 15]`);
   return { lines, table };
+}
+
+/** Each row's statistic in every round of a kept run (rounds/NN-base|candidate/report.json), in the order the rounds ran, by row key. */
+async function runRoundValues(run: MdeRun, s: MdeSli): Promise<Map<string, number[]>> {
+  const out = new Map<string, number[]>();
+  if (!run.dir) return out;
+  const roundsDir = join(run.dir, 'rounds');
+  const names = (await readdir(roundsDir).catch(() => [] as string[])).filter((n) => /^\d+-(base|candidate)$/.test(n)).sort();
+  const rounds = await Promise.all(names.map(async (n) => ({ base: n.endsWith('-base'), doc: await readReport(join(roundsDir, n, 'report.json')).catch(() => undefined) })));
+  for (const row of sliRows(s, run.cmp)) {
+    const values = rounds.map((r) => {
+      const series = r.doc?.series.find((x) => x.id === (r.base ? row.seriesId : row.candidateId));
+      return series ? statValue(series, row.statistic) : null;
+    });
+    if (values.length >= 2 && values.every((x): x is number => x !== null && Number.isFinite(x))) out.set(rowKey(row), values);
+  }
+  return out;
+}
+
+/**
+ * The round-to-round spread of each row over the A/A runs kept (every round of one run
+ * measures one kube-proxy), and the MDE the round checks would reach at 2-5 rounds per side
+ * from it (src/report/round-power.ts): a prediction, printed as one.
+ */
+export async function predictedMdeLines(runs: readonly MdeRun[]): Promise<string[]> {
+  const lines: string[] = [];
+  for (const s of MDE_SLIS) {
+    const byKey = new Map<string, number[][]>();
+    for (const r of runs.filter((x) => x.size === undefined && x.suite === s.suite)) {
+      for (const [k, v] of await runRoundValues(r, s)) byKey.set(k, [...(byKey.get(k) ?? []), v]);
+    }
+    for (const [key, perRun] of byKey) {
+      const spread = roundSpread(perRun);
+      if (!spread) continue;
+      const pred = predictMde(spread).map((p) => `${p.roundsPerSide}: ${p.sds.toFixed(1)} sd = ${(p.relative * 100).toFixed(0)} %`).join('; ');
+      const pos = positionEffects(perRun)
+        .map((p) => `${p.position}: ${p.relative >= 0 ? '+' : ''}${(p.relative * 100).toFixed(1)} %`)
+        .join(', ');
+      lines.push(`ab: ${s.name} [${key}]: each round position against its A/A run's mean (order A B B A), averaged over ${perRun.length} runs: ${pos}`);
+      lines.push(
+        `ab: ${s.name} [${key}]: round-to-round spread over ${spread.runs} A/A runs (${perRun.reduce((a, r) => a + r.length, 0)} rounds): sd ${(spread.relative * 100).toFixed(1)} % of the mean ${Number(spread.mean.toPrecision(4))}; predicted MDE (ordering + round t test at 9 in 10), rounds per side ${pred}   [a prediction from the spread, not a measured detection rate]`,
+      );
+    }
+  }
+  return lines;
 }
 
 /**

@@ -13,7 +13,7 @@ import { benchConformance, benchNodes } from './nodes.bench.js';
 import { benchLabPaths, benchLoopback, table } from './overhead.bench.js';
 import { benchHollow, hollowLines } from './hollow.bench.js';
 import { benchKep3453, GATE, keyRows, KEP3453_VERSION, nat, rowTable } from './kep3453.bench.js';
-import { benchAbCalibrate, benchAbMde, calibrationTable, mdeLines, readMdeRuns, type AbMdeFigures } from './ab-mde.bench.js';
+import { benchAbCalibrate, benchAbMde, calibrationTable, mdeLines, predictedMdeLines, readMdeRuns, type AbMdeFigures } from './ab-mde.bench.js';
 import { MDE_MIN_RUNS, parseSize, tallyMde, type MdeRun } from '../src/report/mde.js';
 import { benchReport } from './report.bench.js';
 import { benchDefaultProfile } from './slo.bench.js';
@@ -206,10 +206,11 @@ if (want('ab-calibrate')) {
     }
   }
 }
-function printMde(runs: MdeRun[], failed: AbMdeFigures['failed']): void {
+async function printMde(runs: MdeRun[], failed: AbMdeFigures['failed']): Promise<void> {
   const { lines, table } = mdeLines(runs, tallyMde(runs));
   console.table(table);
   for (const l of lines) console.log(l);
+  for (const l of await predictedMdeLines(runs)) console.log(l);
   if (failed.length > 0) console.log(`ab: ${failed.length} run(s) ended without a verdict and are not tallied: ${failed.map((f) => `${f.run}/${f.label} exit ${f.exitCode ?? 'signal'}`).join(', ')}`);
 }
 if (want('ab-tally')) {
@@ -218,7 +219,7 @@ if (want('ab-tally')) {
   if (!dir) throw new Error('ab-tally needs the directory an ab bench kept its runs in (its AB_MDE_OUT): npm run bench -- ab-tally <dir>');
   const r = await readMdeRuns(dir);
   console.log(`ab-tally: ${r.runs.length} run(s) with a verdict in ${dir}`);
-  printMde(r.runs, r.failed);
+  await printMde(r.runs, r.failed);
 }
 if (want('ab')) {
   // `npm run bench -- ab [runs] [sizes…]`: the resolution of `kube-sli ab` (bench/ab-mde.bench.ts);
@@ -234,7 +235,7 @@ if (want('ab')) {
     try {
       console.log(`ab: kube-sli ab at its default rounds (A B B A), ${runs} A/A run(s) per suite and ${runs} run(s) per size (${sizes.map((s) => `${s.kind}=${s.amount}`).join(', ')}); workload from the environment`);
       const r = await benchAbMde({ runs, sizes, outDir, onRun: (l) => console.log(l) });
-      printMde(r.runs, r.failed);
+      await printMde(r.runs, r.failed);
       if (keep) console.log(`ab: every run kept in ${outDir}`);
     } finally {
       if (!keep) await rm(outDir, { recursive: true, force: true });

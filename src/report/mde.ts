@@ -78,6 +78,8 @@ export interface MdeRun {
   exitCode: number;
   minutes: number;
   cmp: ComparisonDocument;
+  /** where the run was kept (its rounds/ hold each round's report), when it was */
+  dir?: string;
 }
 
 /** A series (or a comparison row, which names its series the same way) of the SLI. */
