@@ -214,12 +214,13 @@ async function printMde(runs: MdeRun[], failed: AbMdeFigures['failed']): Promise
   if (failed.length > 0) console.log(`ab: ${failed.length} run(s) ended without a verdict and are not tallied: ${failed.map((f) => `${f.run}/${f.label} exit ${f.exitCode ?? 'signal'}`).join(', ')}`);
 }
 if (want('ab-tally')) {
-  // `npm run bench -- ab-tally <dir>`: the figures of the runs an `ab` bench kept in AB_MDE_OUT (also one stopped early)
-  const dir = only.filter((a) => a !== 'ab-tally')[0];
-  if (!dir) throw new Error('ab-tally needs the directory an ab bench kept its runs in (its AB_MDE_OUT): npm run bench -- ab-tally <dir>');
-  const r = await readMdeRuns(dir);
-  console.log(`ab-tally: ${r.runs.length} run(s) with a verdict in ${dir}`);
-  await printMde(r.runs, r.failed);
+  // `npm run bench -- ab-tally <dir…>`: the figures of the runs `ab` benches kept in AB_MDE_OUT (also ones stopped early), tallied together
+  const dirs = only.filter((a) => a !== 'ab-tally');
+  if (dirs.length === 0) throw new Error('ab-tally needs the directories ab benches kept their runs in (their AB_MDE_OUT): npm run bench -- ab-tally <dir…>');
+  const all = await Promise.all(dirs.map((d) => readMdeRuns(d)));
+  const runs = all.flatMap((r) => r.runs);
+  console.log(`ab-tally: ${runs.length} run(s) with a verdict in ${dirs.join(', ')}`);
+  await printMde(runs, all.flatMap((r) => r.failed));
 }
 if (want('ab')) {
   // `npm run bench -- ab [runs] [sizes…]`: the resolution of `kube-sli ab` (bench/ab-mde.bench.ts);
