@@ -14,7 +14,7 @@ import { benchLabPaths, benchLoopback, table } from './overhead.bench.js';
 import { benchHollow, hollowLines } from './hollow.bench.js';
 import { benchKep3453, GATE, keyRows, KEP3453_VERSION, nat, rowTable } from './kep3453.bench.js';
 import { benchAbCalibrate, benchAbMde, calibrationTable, mdeLines, predictedMdeLines, readMdeRuns, type AbMdeFigures } from './ab-mde.bench.js';
-import { MDE_MIN_RUNS, parseSize, tallyMde, type MdeRun } from '../src/report/mde.js';
+import { formatSize, MDE_MIN_RUNS, parseSize, tallyMde, type MdeRun } from '../src/report/mde.js';
 import { benchReport } from './report.bench.js';
 import { benchDefaultProfile } from './slo.bench.js';
 import { benchServices } from './services.bench.js';
@@ -234,7 +234,7 @@ if (want('ab')) {
     const keep = process.env.AB_MDE_OUT;
     const outDir = keep ?? (await mkdtemp(join(tmpdir(), 'ksli-mde-out-')));
     try {
-      console.log(`ab: kube-sli ab at its default rounds (A B B A), ${runs} A/A run(s) per suite and ${runs} run(s) per size (${sizes.map((s) => `${s.kind}=${s.amount}`).join(', ')}); workload from the environment`);
+      console.log(`ab: kube-sli ab at its default rounds (A B B A), ${runs} A/A run(s) per suite and ${runs} run(s) per size (${sizes.map(formatSize).join(', ')}); workload from the environment`);
       const r = await benchAbMde({ runs, sizes, outDir, onRun: (l) => console.log(l) });
       await printMde(r.runs, r.failed);
       if (keep) console.log(`ab: every run kept in ${outDir}`);

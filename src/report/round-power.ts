@@ -15,6 +15,7 @@
 // detection rates it measures, and says which is which.
 import tQuantile from '@stdlib/stats-base-dists-t-quantile';
 import { mean } from '../sli/index.js';
+import { mulberry32, normal } from '../sli/random.js';
 
 export interface RoundSpread {
   /** round-to-round standard deviation (pooled within runs) */
@@ -43,23 +44,6 @@ export function roundSpread(runs: readonly (readonly number[])[]): RoundSpread |
   return { sd, mean: all, relative: all !== 0 ? sd / Math.abs(all) : Infinity, df, runs: used.length };
 }
 
-/** mulberry32: a small seeded PRNG, so a prediction is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Standard normal draws (Box–Muller) from a uniform source. */
-function normals(u: () => number): () => number {
-  return () => Math.sqrt(-2 * Math.log(1 - u())) * Math.cos(2 * Math.PI * u());
-}
-
 export interface PowerOptions {
   /** the comparison's confidence (ab: 0.95) */
   confidence?: number;
@@ -77,7 +61,8 @@ export function roundChecksPower(roundsPerSide: number, effect: number, o: Power
   const trials = o.trials ?? 20_000;
   const df = 2 * n - 2;
   const critical = tQuantile(1 - (1 - (o.confidence ?? 0.95)) / 2, df);
-  const z = normals(prng(o.seed ?? 20261129));
+  const rng = mulberry32(o.seed ?? 20261129);
+  const z = () => normal(rng);
   const a = new Float64Array(n);
   const b = new Float64Array(n);
   let hits = 0;
