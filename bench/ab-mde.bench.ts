@@ -137,10 +137,11 @@ export interface AbMdeFigures {
 
 /**
  * For r in 1..runs: an A/A run of each suite involved, then one A/B per size (interleaved,
- * so drift of the machine falls on every size). Each run is `kube-sli ab` as a user runs
+ * so drift of the machine falls on every size); `only` keeps one of the two (two benches
+ * side by side, or a size added later). Each run is `kube-sli ab` as a user runs
  * it, default rounds; its compare.json is kept under outDir/<r>-<size>/.
  */
-export async function benchAbMde(o: { runs: number; sizes: InjectionSize[]; outDir: string; onRun?: (line: string) => void }): Promise<AbMdeFigures> {
+export async function benchAbMde(o: { runs: number; sizes: InjectionSize[]; outDir: string; onRun?: (line: string) => void; /** which runs: A/A and sizes (default), A/A only, or sizes only */ only?: 'aa' | 'sizes' }): Promise<AbMdeFigures> {
   const real = (await findBinaries()).argv['kube-proxy'];
   if (!real?.[0]) throw new Error('the lab has no kube-proxy binary');
   const dir = await mkdtemp(join(tmpdir(), 'ksli-mde-'));
@@ -153,7 +154,10 @@ export async function benchAbMde(o: { runs: number; sizes: InjectionSize[]; outD
     for (const s of o.sizes) wrappers.set(formatSize(s), await writeWrapper(dir, s, real[0]));
     const suites = [...new Set(o.sizes.map((s) => MDE_SLIS.find((x) => x.kind === s.kind)!.suite))];
     for (let r = 1; r <= o.runs; r++) {
-      const plan: { size?: InjectionSize; suite: string }[] = [...suites.map((suite) => ({ suite })), ...o.sizes.map((size) => ({ size, suite: MDE_SLIS.find((x) => x.kind === size.kind)!.suite }))];
+      const plan: { size?: InjectionSize; suite: string }[] = [
+        ...(o.only === 'sizes' ? [] : suites.map((suite) => ({ suite }))),
+        ...(o.only === 'aa' ? [] : o.sizes.map((size) => ({ size, suite: MDE_SLIS.find((x) => x.kind === size.kind)!.suite }))),
+      ];
       for (const p of plan) {
         const label = p.size ? formatSize(p.size) : `aa-${p.suite.replace(/^suites\/|\.slo\.test\.ts$/g, '')}`;
         const out = join(o.outDir, `${String(r).padStart(2, '0')}-${label.replace('=', '-')}`);

@@ -227,15 +227,17 @@ if (want('ab')) {
   // sizes rules=<N> (first-packet) and sync=<D>ms (+1-Service programming); AB_MDE_OUT=<dir> keeps every run
   const args = only.filter((a) => a !== 'ab');
   const runs = Number(args.find((a) => /^\d+$/.test(a)) ?? MDE_MIN_RUNS);
-  const sizeArgs = args.filter((a) => !/^\d+$/.test(a));
+  // aa-only: the A/A runs of the sizes' suites alone; no-aa: the sizes alone
+  const pick = args.includes('aa-only') ? ('aa' as const) : args.includes('no-aa') ? ('sizes' as const) : undefined;
+  const sizeArgs = args.filter((a) => !/^\d+$/.test(a) && a !== 'aa-only' && a !== 'no-aa');
   const sizes = (sizeArgs.length > 0 ? sizeArgs : DEFAULT_SIZES).map(parseSize);
   if (!root) console.log('ab: skipped (the lab needs root)');
   else {
     const keep = process.env.AB_MDE_OUT;
     const outDir = keep ?? (await mkdtemp(join(tmpdir(), 'ksli-mde-out-')));
     try {
-      console.log(`ab: kube-sli ab at its default rounds (A B B A), ${runs} A/A run(s) per suite and ${runs} run(s) per size (${sizes.map(formatSize).join(', ')}); workload from the environment`);
-      const r = await benchAbMde({ runs, sizes, outDir, onRun: (l) => console.log(l) });
+      console.log(`ab: kube-sli ab at its default rounds (A B B A), ${pick === 'sizes' ? 'no' : runs} A/A run(s) per suite and ${pick === 'aa' ? 'no' : runs} run(s) per size (${sizes.map(formatSize).join(', ')}); workload from the environment`);
+      const r = await benchAbMde({ runs, sizes, outDir, onRun: (l) => console.log(l), ...(pick ? { only: pick } : {}) });
       await printMde(r.runs, r.failed);
       if (keep) console.log(`ab: every run kept in ${outDir}`);
     } finally {
