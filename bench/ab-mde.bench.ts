@@ -267,13 +267,15 @@ export async function predictedMdeLines(runs: readonly MdeRun[]): Promise<string
     for (const [key, perRun] of byKey) {
       const spread = roundSpread(perRun);
       if (!spread) continue;
-      const pred = predictMde(spread).map((p) => `${p.roundsPerSide}: ${p.sds.toFixed(1)} sd = ${(p.relative * 100).toFixed(0)} %`).join('; ');
+      const pred = predictMde(spread).map((p) => `${p.roundsPerSide}: ${p.sds.toFixed(1)} sd = ${(p.relative * 100).toFixed(p.relative < 0.1 ? 1 : 0)} %`).join('; ');
+      // a change inside the comparison's tolerance is never flagged, however tight the rounds
+      const tolerance = runs.find((r) => r.suite === s.suite)?.cmp.tolerance;
       const pos = positionEffects(perRun)
         .map((p) => `${p.position}: ${p.relative >= 0 ? '+' : ''}${(p.relative * 100).toFixed(1)} %`)
         .join(', ');
       lines.push(`ab: ${s.name} [${key}]: each round position against its A/A run's mean (order A B B A), averaged over ${perRun.length} runs: ${pos}`);
       lines.push(
-        `ab: ${s.name} [${key}]: round-to-round spread over ${spread.runs} A/A runs (${perRun.reduce((a, r) => a + r.length, 0)} rounds): sd ${(spread.relative * 100).toFixed(1)} % of the mean ${Number(spread.mean.toPrecision(4))}; predicted MDE (ordering + round t test at 9 in 10), rounds per side ${pred}   [a prediction from the spread, not a measured detection rate]`,
+        `ab: ${s.name} [${key}]: round-to-round spread over ${spread.runs} A/A runs (${perRun.reduce((a, r) => a + r.length, 0)} rounds): sd ${(spread.relative * 100).toFixed(1)} % of the mean ${Number(spread.mean.toPrecision(4))}; predicted MDE (ordering + round t test at 9 in 10), rounds per side ${pred}${tolerance !== undefined ? `; never below the comparison's tolerance, ${(tolerance * 100).toFixed(0)} %` : ''}   [a prediction from the spread, not a measured detection rate]`,
       );
     }
   }
