@@ -135,6 +135,19 @@ export interface AbMdeFigures {
   failed: { label: string; run: number; exitCode: number | null }[];
 }
 
+/** What the bench records beside each run's compare.json (run.json), and readMdeRuns reads back. */
+interface RunMeta {
+  size: InjectionSize | null;
+  suite: string;
+  exitCode: number | null;
+  minutes: number;
+}
+
+const writeRunMeta = (dir: string, meta: RunMeta): Promise<void> => writeFile(join(dir, 'run.json'), `${JSON.stringify(meta, null, 2)}\n`);
+
+/** A run's name in the bench's lines and directories: its size, or aa-<suite> for an A/A run. */
+const runLabel = (size: InjectionSize | undefined, suite: string): string => (size ? formatSize(size) : `aa-${suite.replace(/^suites\/|\.slo\.test\.ts$/g, '')}`);
+
 /**
  * For r in 1..runs: an A/A run of each suite involved, then one A/B per size (interleaved,
  * so drift of the machine falls on every size); `only` keeps one of the two (two benches
@@ -159,7 +172,7 @@ export async function benchAbMde(o: { runs: number; sizes: InjectionSize[]; outD
         ...(o.only === 'aa' ? [] : o.sizes.map((size) => ({ size, suite: MDE_SLIS.find((x) => x.kind === size.kind)!.suite }))),
       ];
       for (const p of plan) {
-        const label = p.size ? formatSize(p.size) : `aa-${p.suite.replace(/^suites\/|\.slo\.test\.ts$/g, '')}`;
+        const label = runLabel(p.size, p.suite);
         const out = join(o.outDir, `${String(r).padStart(2, '0')}-${label.replace('=', '-')}`);
         const t0 = performance.now();
         const test = MDE_SLIS.find((x) => x.suite === p.suite)?.test;
@@ -172,7 +185,7 @@ export async function benchAbMde(o: { runs: number; sizes: InjectionSize[]; outD
         await writeFile(join(out, 'ab.log'), String(res.all ?? '')).catch(() => undefined);
         if (res.exitCode !== 0 && res.exitCode !== 1) {
           // an environment failure (exit 3) is no verdict: kept and counted, not tallied; three in a row end the bench
-          await writeFile(join(out, 'run.json'), `${JSON.stringify({ size: p.size ?? null, suite: p.suite, exitCode: res.exitCode ?? null, minutes }, null, 2)}\n`).catch(() => undefined);
+          await writeRunMeta(out, { size: p.size ?? null, suite: p.suite, exitCode: res.exitCode ?? null, minutes }).catch(() => undefined);
           failed.push({ label, run: r, exitCode: res.exitCode ?? null });
           o.onRun?.(`ab: run ${r}/${o.runs} ${label}: exit ${res.exitCode ?? res.signal} after ${minutes.toFixed(1)} min, not tallied (${out}/ab.log):\n${String(res.all ?? '').split('\n').slice(-15).join('\n')}`);
           if (++inARow >= 3) throw new Error(`kube-sli ab failed ${inARow} times in a row (last: ${label}, run ${r}, exit ${res.exitCode ?? res.signal}); the runs so far are in ${o.outDir} (npm run bench -- ab-tally ${o.outDir})`);
@@ -181,7 +194,7 @@ export async function benchAbMde(o: { runs: number; sizes: InjectionSize[]; outD
         inARow = 0;
         const cmp = JSON.parse(await readFile(join(out, 'compare.json'), 'utf8')) as ComparisonDocument;
         const run: MdeRun = { ...(p.size ? { size: p.size } : {}), suite: p.suite, exitCode: res.exitCode, minutes, cmp, dir: out };
-        await writeFile(join(out, 'run.json'), `${JSON.stringify({ size: p.size ?? null, suite: p.suite, exitCode: res.exitCode, minutes }, null, 2)}\n`);
+        await writeRunMeta(out, { size: p.size ?? null, suite: p.suite, exitCode: res.exitCode, minutes });
         runs.push(run);
         o.onRun?.(`ab: run ${r}/${o.runs} ${label}: exit ${res.exitCode}, ${minutes.toFixed(1)} min (${out})`);
       }
@@ -202,11 +215,10 @@ export async function readMdeRuns(outDir: string): Promise<Pick<AbMdeFigures, 'r
   const failed: AbMdeFigures['failed'] = [];
   const subs = (await readdir(outDir, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name).sort();
   for (const sub of subs) {
-    const meta = await readFile(join(outDir, sub, 'run.json'), 'utf8').then((t) => JSON.parse(t) as { size: InjectionSize | null; suite: string; exitCode: number | null; minutes: number }, () => undefined);
+    const meta = await readFile(join(outDir, sub, 'run.json'), 'utf8').then((t) => JSON.parse(t) as RunMeta, () => undefined);
     if (!meta) continue; // a run still under way, or not a run's directory
-    const label = meta.size ? formatSize(meta.size) : `aa-${meta.suite}`;
     if (meta.exitCode !== 0 && meta.exitCode !== 1) {
-      failed.push({ label, run: Number(sub.slice(0, 2)), exitCode: meta.exitCode });
+      failed.push({ label: runLabel(meta.size ?? undefined, meta.suite), run: Number(sub.slice(0, 2)), exitCode: meta.exitCode });
       continue;
     }
     const cmp = JSON.parse(await readFile(join(outDir, sub, 'compare.json'), 'utf8')) as ComparisonDocument;
@@ -264,12 +276,12 @@ export async function predictedMdeLines(runs: readonly MdeRun[]): Promise<string
     for (const r of runs.filter((x) => x.size === undefined && x.suite === s.suite)) {
       for (const [k, v] of await runRoundValues(r, s)) byKey.set(k, [...(byKey.get(k) ?? []), v]);
     }
+    // a change inside the comparison's tolerance is never flagged, however tight the rounds
+    const tolerance = runs.find((r) => r.suite === s.suite)?.cmp.tolerance;
     for (const [key, perRun] of byKey) {
       const spread = roundSpread(perRun);
       if (!spread) continue;
       const pred = predictMde(spread).map((p) => `${p.roundsPerSide}: ${p.sds.toFixed(1)} sd = ${(p.relative * 100).toFixed(p.relative < 0.1 ? 1 : 0)} %`).join('; ');
-      // a change inside the comparison's tolerance is never flagged, however tight the rounds
-      const tolerance = runs.find((r) => r.suite === s.suite)?.cmp.tolerance;
       const pos = positionEffects(perRun)
         .map((p) => `${p.position}: ${p.relative >= 0 ? '+' : ''}${(p.relative * 100).toFixed(1)} %`)
         .join(', ');

@@ -13,9 +13,9 @@
 // variance (pooled over runs, each run's own mean taken out) is the round-to-round variance
 // ab's t test sees. A prediction, not a measurement: the bench prints it beside the
 // detection rates it measures, and says which is which.
-import tQuantile from '@stdlib/stats-base-dists-t-quantile';
 import { mean } from '../sli/index.js';
 import { mulberry32, normal } from '../sli/random.js';
+import { pooledT, roundsAgree, tCritical } from './rounds.js';
 
 export interface RoundSpread {
   /** round-to-round standard deviation (pooled within runs) */
@@ -59,35 +59,14 @@ export function roundChecksPower(roundsPerSide: number, effect: number, o: Power
   const n = roundsPerSide;
   if (!Number.isInteger(n) || n < 2) throw new Error(`roundsPerSide ${n}: the round t test needs 2 or more rounds per side`);
   const trials = o.trials ?? 20_000;
-  const df = 2 * n - 2;
-  const critical = tQuantile(1 - (1 - (o.confidence ?? 0.95)) / 2, df);
+  // ab's own checks (src/report/rounds.ts), the bar computed once
+  const critical = tCritical(o.confidence ?? 0.95, 2 * n - 2);
   const rng = mulberry32(o.seed ?? 20261129);
-  const z = () => normal(rng);
-  const a = new Float64Array(n);
-  const b = new Float64Array(n);
   let hits = 0;
   for (let i = 0; i < trials; i++) {
-    for (let j = 0; j < n; j++) {
-      a[j] = z();
-      b[j] = effect + z();
-    }
-    let ma = 0;
-    let mb = 0;
-    let maxA = -Infinity;
-    let minB = Infinity;
-    for (let j = 0; j < n; j++) {
-      ma += a[j]!;
-      mb += b[j]!;
-      maxA = Math.max(maxA, a[j]!);
-      minB = Math.min(minB, b[j]!);
-    }
-    ma /= n;
-    mb /= n;
-    if (minB <= maxA) continue;
-    let ss = 0;
-    for (let j = 0; j < n; j++) ss += (a[j]! - ma) ** 2 + (b[j]! - mb) ** 2;
-    const t = (mb - ma) / Math.sqrt((ss / df) * (2 / n));
-    if (t > critical) hits++;
+    const base = Array.from({ length: n }, () => normal(rng));
+    const candidate = Array.from({ length: n }, () => effect + normal(rng));
+    if (roundsAgree({ base, candidate }, true) && pooledT(base, candidate).t > critical) hits++;
   }
   return hits / trials;
 }
@@ -97,6 +76,18 @@ export function roundChecksPower(roundsPerSide: number, effect: number, o: Power
  * in at least `rate` of A/Bs at `roundsPerSide`.
  */
 export function detectableEffect(roundsPerSide: number, rate = 0.9, o: PowerOptions = {}): number {
+  // it depends on nothing measured: each (rounds, rate, options) is simulated once per process
+  const key = JSON.stringify([roundsPerSide, rate, o.confidence, o.trials, o.seed]);
+  const known = effects.get(key);
+  if (known !== undefined) return known;
+  const found = searchEffect(roundsPerSide, rate, o);
+  effects.set(key, found);
+  return found;
+}
+
+const effects = new Map<string, number>();
+
+function searchEffect(roundsPerSide: number, rate: number, o: PowerOptions): number {
   // power grows with the effect: bisect on a 0.1 grid between 0 and 50 sds
   let lo = 0;
   let hi = 500;
@@ -133,7 +124,7 @@ export function predictMde(spread: RoundSpread, roundsPerSide: readonly number[]
  */
 export function positionEffects(runs: readonly (readonly number[])[]): { position: number; relative: number; runs: number }[] {
   const len = Math.max(0, ...runs.map((r) => r.length));
-  const same = runs.filter((r) => r.length === len && r.every(Number.isFinite) && mean(r) !== 0);
+  const same = runs.filter((r) => r.length === len && r.every(Number.isFinite)).map((r) => ({ r, m: mean(r) })).filter((x) => x.m !== 0);
   if (same.length === 0) return [];
-  return Array.from({ length: len }, (_, i) => ({ position: i + 1, relative: mean(same.map((r) => r[i]! / mean(r) - 1)), runs: same.length }));
+  return Array.from({ length: len }, (_, i) => ({ position: i + 1, relative: mean(same.map(({ r, m }) => r[i]! / m - 1)), runs: same.length }));
 }

@@ -96,6 +96,21 @@ export interface RoundTest {
   significant: boolean;
 }
 
+/** Student's two-sample t of mean(candidate) − mean(base), pooled variance; ±∞ for a difference with no spread at all. */
+export function pooledT(base: readonly number[], candidate: readonly number[]): { t: number; df: number } {
+  const df = base.length + candidate.length - 2;
+  const ss = (xs: readonly number[], m: number) => xs.reduce((a, x) => a + (x - m) ** 2, 0);
+  const mb = mean(base);
+  const mc = mean(candidate);
+  const se = Math.sqrt(((ss(base, mb) + ss(candidate, mc)) / df) * (1 / base.length + 1 / candidate.length));
+  const diff = mc - mb;
+  // no spread at all: any difference is beyond it, none is not
+  return { t: se > 0 ? diff / se : diff === 0 ? 0 : Math.sign(diff) * Infinity, df };
+}
+
+/** |t| beyond this is significant at `confidence`, two-sided. */
+export const tCritical = (confidence: number, df: number): number => tQuantile(1 - (1 - confidence) / 2, df);
+
 /**
  * Student's two-sample t on the rounds' statistics (pooled variance). Undefined when it
  * cannot be formed: a round without a value, or a side with one round (its spread unseen;
@@ -105,16 +120,8 @@ export function roundTTest(v: RoundValues, confidence: number): RoundTest | unde
   const b = v.base.filter((x): x is number => x !== null);
   const c = v.candidate.filter((x): x is number => x !== null);
   if (b.length !== v.base.length || c.length !== v.candidate.length || b.length < 2 || c.length < 2) return undefined;
-  const df = b.length + c.length - 2;
-  const ss = (xs: number[], m: number) => xs.reduce((a, x) => a + (x - m) ** 2, 0);
-  const mb = mean(b);
-  const mc = mean(c);
-  const pooled = (ss(b, mb) + ss(c, mc)) / df;
-  const se = Math.sqrt(pooled * (1 / b.length + 1 / c.length));
-  const diff = mc - mb;
-  // no spread at all: any difference is beyond it, none is not
-  const t = se > 0 ? diff / se : diff === 0 ? 0 : Math.sign(diff) * Infinity;
-  const critical = tQuantile(1 - (1 - confidence) / 2, df);
+  const { t, df } = pooledT(b, c);
+  const critical = tCritical(confidence, df);
   return { t, df, critical, significant: Math.abs(t) > critical };
 }
 
