@@ -26,6 +26,7 @@ import type { Loadgen } from '../fixtures/loadgen.js';
 import { countConnections, firstPacketSamples, measureConnections, values, waitTargetsProgrammed, type ConnectionCount, type LatencySource } from '../fixtures/measure.js';
 import type { Judged, Recorder } from '../fixtures/results.js';
 import { judgeFailedConnections } from './failed-connections.js';
+import { placementNote, splitByPath } from '../fixtures/placement.js';
 
 export interface FirstPacketScene {
   run: Run;
@@ -76,7 +77,10 @@ async function measureFamily(scene: FirstPacketScene, record: Recorder, n: numbe
   record.observe(SLI.firstPacket, { source: 'client', labels, samples: values(m.client, (c) => c.connectSeconds) });
   record.observe(SLI.firstPacket, { source: 'conntrack', labels, samples: values(m.conntrack, (f) => f.firstPacketSeconds), notes: [caveat('conntrack stamps NEW at confirmation, after the DNAT rule search: it hides the search cost')] });
   const { source, samples } = firstPacketSamples(m);
-  return { services: n, family, source, samples, count: countConnections(m), notes: [...notes, ...m.notes, definition(`${targets.length} Services targeted (${family} ClusterIPs)`)] };
+  const split = splitByPath(m.capture, m.conntrack, new Map(loadgens.map((l) => [l.podIp, l.node])), new Map(backend.podIps.map((ip, i) => [ip, backend.podNodes[i] ?? ''])));
+  const placement = placementNote(loadgens.map((l) => l.node), backend.podNodes, split);
+  run.log(`first-packet at ${n} Services: ${placement.text}`);
+  return { services: n, family, source, samples, count: countConnections(m), notes: [...notes, ...m.notes, definition(`${targets.length} Services targeted (${family} ClusterIPs)`), ...(source === 'capture' ? [placement] : [])] };
 }
 
 /** The p99 bound at one scale point, and the point's failed connections. */

@@ -53,6 +53,18 @@ export function backendManifests(spec: BackendSpec): BackendManifests {
         metadata: { labels },
         spec: {
           terminationGracePeriodSeconds: 1,
+          // one replica per node while nodes last: a connection's path (same node or across
+          // nodes) then mixes the same way in every run, not as the scheduler happened to
+          // place the pods. Tainted nodes (control plane, hollow) do not count as domains.
+          topologySpreadConstraints: [
+            {
+              maxSkew: 1,
+              topologyKey: 'kubernetes.io/hostname',
+              whenUnsatisfiable: 'DoNotSchedule',
+              labelSelector: { matchLabels: { [APP_LABEL]: spec.name } },
+              nodeTaintsPolicy: 'Honor',
+            },
+          ],
           containers: [
             {
               name: 'backend',
