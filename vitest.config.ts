@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { ScaleLastSequencer } from './fixtures/sequencer.js';
 
 // Four projects, because they need different machines and different discipline:
 // - unit: pure code, runs anywhere;
@@ -13,6 +14,8 @@ export default defineConfig({
     // writes sli-report/ (report.json, junit.xml, summary.md, report.html, conformance);
     // with no SLI results (unit, kernel, lab runs) it writes nothing.
     reporters: ['default', ['./reporters/kube-sli.ts', { outDir: process.env.SLI_REPORT_DIR || 'sli-report' }]],
+    // the suites that share the run's filler Services run last, in the order their counts grow
+    sequence: { sequencer: ScaleLastSequencer },
     projects: [
       {
         test: {

@@ -40,6 +40,7 @@ import {
   gateFalseAlarms,
   median,
   MDE_SLIS,
+  ofSuite,
   rowKey,
   sliRows,
   tallyMde,
@@ -273,11 +274,11 @@ export async function predictedMdeLines(runs: readonly MdeRun[]): Promise<string
   const lines: string[] = [];
   for (const s of MDE_SLIS) {
     const byKey = new Map<string, number[][]>();
-    for (const r of runs.filter((x) => x.size === undefined && x.suite === s.suite)) {
+    for (const r of runs.filter((x) => x.size === undefined && ofSuite(s, x.suite))) {
       for (const [k, v] of await runRoundValues(r, s)) byKey.set(k, [...(byKey.get(k) ?? []), v]);
     }
     // a change inside the comparison's tolerance is never flagged, however tight the rounds
-    const tolerance = runs.find((r) => r.suite === s.suite)?.cmp.tolerance;
+    const tolerance = runs.find((r) => ofSuite(s, r.suite))?.cmp.tolerance;
     for (const [key, perRun] of byKey) {
       const spread = roundSpread(perRun);
       if (!spread) continue;

@@ -269,7 +269,7 @@ export async function benchHollow(o: { counts?: number[]; /** points where the s
 
       const reportDir = await mkdtemp(join(tmpdir(), 'ksli-bhr-'));
       const s0 = Date.now();
-      const r = await runSloSuites(['suites/programming-latency.slo.test.ts'], { KUBECONFIG: lab.kubeconfigPath, SERVICES: '100', BIG_SERVICE_ENDPOINTS: '100', SLI_TIMEOUT_FACTOR: process.env.SLI_TIMEOUT_FACTOR ?? '1' }, reportDir, 40 * 60_000);
+      const r = await runSloSuites(['suites/programming-latency.slo.test.ts', 'suites/programming-at-scale.slo.test.ts'], { KUBECONFIG: lab.kubeconfigPath, SERVICES: '100', BIG_SERVICE_ENDPOINTS: '100', SLI_TIMEOUT_FACTOR: process.env.SLI_TIMEOUT_FACTOR ?? '1' }, reportDir, 40 * 60_000);
       point.suiteSeconds = (Date.now() - s0) / 1000;
       point.suiteExit = r.exitCode;
       const report = await readFile(join(reportDir, 'report.json'), 'utf8').then((t) => JSON.parse(t) as ReportDocument, () => undefined);

@@ -3,7 +3,7 @@
 // With MinimizeIPTablesRestore off, kube-proxy's iptables mode rewrites every rule on every
 // sync; with it on (beta, on by default in v1.27) only the chains of Services that changed.
 // `kube-sli ab` as a user runs it: kube-proxy v1.27.16, iptables mode, the gate off (A)
-// against on (B), the programming-latency suite at `services` Services, both sides at
+// against on (B), the programming-latency suites (one more Service next to `services` Services), both sides at
 // --v=2 so that kube-proxy logs what each sync wrote. Then the same rounds the other way
 // round (on as base, off as candidate) through the same comparison (compareRounds), which
 // must be a regression. Too slow for CI (minutes per round): a benchmark, printed.
@@ -20,7 +20,8 @@ import { quantileSorted, sortedCopy } from '../src/sli/index.js';
 
 export const KEP3453_VERSION = 'v1.27.16';
 export const GATE = 'MinimizeIPTablesRestore';
-export const KEP3453_SUITE = 'suites/programming-latency.slo.test.ts';
+/** the programming suites: a new Service and many endpoints without fillers, one more Service next to `services` */
+export const KEP3453_SUITES = ['suites/programming-latency.slo.test.ts', 'suites/programming-at-scale.slo.test.ts'];
 
 /** One "Reloading service iptables data" line of kube-proxy's iptables proxier (--v=2). */
 export interface SyncLine {
@@ -122,7 +123,7 @@ export async function benchKep3453(o: { services: number; rounds?: number; outDi
         '--candidate', KEP3453_VERSION, `--candidate-arg=--feature-gates=${GATE}=true`, '--candidate-arg=--v=2',
         '--rounds', String(rounds),
         '--out-dir', outDir,
-        KEP3453_SUITE,
+        ...KEP3453_SUITES,
       ],
       {
         cwd: repoRoot(),

@@ -77,8 +77,11 @@ async function measureFamily(scene: FirstPacketScene, record: Recorder, n: numbe
   record.observe(SLI.firstPacket, { source: 'client', labels, samples: values(m.client, (c) => c.connectSeconds) });
   record.observe(SLI.firstPacket, { source: 'conntrack', labels, samples: values(m.conntrack, (f) => f.firstPacketSeconds), notes: [caveat('conntrack stamps NEW at confirmation, after the DNAT rule search: it hides the search cost')] });
   const { source, samples } = firstPacketSamples(m);
-  const split = splitByPath(m.capture, m.conntrack, new Map(loadgens.map((l) => [l.podIp, l.node])), new Map(backend.podIps.map((ip, i) => [ip, backend.podNodes[i] ?? ''])));
-  const placement = placementNote(loadgens.map((l) => l.node), backend.podNodes, split);
+  // the backend's own Service and the fillers lead to two sets of pods
+  const fillerPods = services.backend.podIps(family);
+  const podNode = new Map([...backend.podIps.map((ip, i) => [ip, backend.podNodes[i] ?? ''] as const), ...fillerPods.map((ip, i) => [ip, services.backend.podNodes[i] ?? ''] as const)]);
+  const split = splitByPath(m.capture, m.conntrack, new Map(loadgens.map((l) => [l.podIp, l.node])), podNode);
+  const placement = placementNote(loadgens.map((l) => l.node), [...backend.podNodes, ...(fill.targets.length ? services.backend.podNodes : [])], split);
   run.log(`first-packet at ${n} Services: ${placement.text}`);
   return { services: n, family, source, samples, count: countConnections(m), notes: [...notes, ...m.notes, definition(`${targets.length} Services targeted (${family} ClusterIPs)`), ...(source === 'capture' ? [placement] : [])] };
 }

@@ -72,7 +72,7 @@ export async function measureLastService(scene: { run: Run; backend: Backend; se
       denominator: fa.samples,
       statistic: { kind: 'quantile', q: 0.5 },
       notes: [
-        `p50 to the last over p50 to the first Service in the dataplane (${where}); ${backend.podIps.length} backend pods behind both`,
+        `p50 to the last over p50 to the first Service in the dataplane (${where}); ${services.backend.podNodes.length} scale backend pods behind both`,
         ...(listing.ordered ? [] : ['nftables looks Services up in a map: position costs nothing, these are the ends of the listing']),
         ...new Set([...a.notes, ...b.notes]),
       ],
