@@ -1,7 +1,7 @@
 // The wall time of the default profile — every suite, default workload — on the lab
 // (bulk creation of Services: services.bench.ts).
 import { execa } from 'execa';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '../src/lab/binaries.js';
@@ -28,8 +28,12 @@ export async function benchDefaultProfile(): Promise<ProfileFigures> {
       all: true,
     });
     const all = String(r.all ?? '');
-    // SLO_BENCH_LOG=<file> keeps the whole output (the kit's progress lines say where the time went)
-    if (process.env.SLO_BENCH_LOG) await writeFile(process.env.SLO_BENCH_LOG, all);
+    // SLO_BENCH_LOG=<file> keeps the whole output (the kit's progress lines say where the time
+    // went) and the report beside it (<file>.report.json: the waits, in the series' notes)
+    if (process.env.SLO_BENCH_LOG) {
+      await writeFile(process.env.SLO_BENCH_LOG, all);
+      await copyFile(join(dir, 'report', 'report.json'), `${process.env.SLO_BENCH_LOG}.report.json`).catch(() => undefined);
+    }
     const lines = all.split('\n');
     // the verdicts, and vitest's per-file and per-test durations (what dominates the wall time)
     return { seconds: (performance.now() - t0) / 1000, exitCode: r.exitCode ?? -1, tail: lines.filter((l) => /PASS|FAIL|INCONCLUSIVE|conformant|\.slo\.test\.ts|[✓×] .* \d+ms$/.test(l)).join('\n') };
