@@ -3,6 +3,7 @@
 import { execa } from 'execa';
 import { copyFile, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { StringDecoder } from 'node:string_decoder';
 import { join } from 'node:path';
 import { repoRoot } from '../src/lab/binaries.js';
 import { labDown } from '../src/lab/lab.js';
@@ -20,18 +21,28 @@ export async function benchDefaultProfile(): Promise<ProfileFigures> {
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('SLI_') && k !== 'KUBECONFIG') env[k] = v;
   const t0 = performance.now();
   try {
-    const r = await execa(process.execPath, [join(repoRoot(), 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--project', 'slo'], {
+    const sub = execa(process.execPath, [join(repoRoot(), 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--project', 'slo'], {
       cwd: repoRoot(),
       env: { ...env, SLI_PROVIDER: 'lab', SLI_PROFILE: 'default', KUBE_SLI_LAB_DIR: join(dir, 'lab'), SLI_REPORT_DIR: join(dir, 'report') },
       extendEnv: false,
       reject: false,
       all: true,
     });
+    // each line stamped with the seconds since the start, as it arrives: where the time went
+    const stamped: string[] = [];
+    const decoder = new StringDecoder('utf8');
+    let partial = '';
+    sub.all?.on('data', (chunk: Buffer) => {
+      const parts = (partial + decoder.write(chunk)).split('\n');
+      partial = parts.pop() ?? '';
+      for (const l of parts) stamped.push(`${((performance.now() - t0) / 1000).toFixed(1).padStart(7)}s ${l}`);
+    });
+    const r = await sub;
     const all = String(r.all ?? '');
     // SLO_BENCH_LOG=<file> keeps the whole output (the kit's progress lines say where the time
     // went) and the report beside it (<file>.report.json: the waits, in the series' notes)
     if (process.env.SLO_BENCH_LOG) {
-      await writeFile(process.env.SLO_BENCH_LOG, all);
+      await writeFile(process.env.SLO_BENCH_LOG, `${stamped.join('\n')}\n${partial}`);
       await copyFile(join(dir, 'report', 'report.json'), `${process.env.SLO_BENCH_LOG}.report.json`).catch(() => undefined);
     }
     const lines = all.split('\n');
