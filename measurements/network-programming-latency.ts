@@ -71,14 +71,14 @@ function probe(scene: ProgrammingScene, beforeWrite?: () => Promise<void>): Prom
  * What the kube-proxy waits around the probes found, as notes: how long they took, and any
  * kube-proxy that did not go quiet (its leftover syncs are in the window) or could not tell.
  */
-export function settleNotes(settles: readonly { what: string; r: SettleResult }[]): NoteInput[] {
+export function settleNotes(settles: readonly { what: string; r: SettleResult }[], o: { window?: boolean } = {}): NoteInput[] {
   if (settles.length === 0) return [];
   const notes: NoteInput[] = [];
   const waited = settles.reduce((a, s) => a + s.r.seconds, 0);
   const first = settles[0]!;
   notes.push(
     definition(
-      `each probe started with every kube-proxy quiet (no change queued after its last sync, sync count still for ${TIMEOUTS.kubeProxyQuietMs / 1000} s plus its longest sync), and the window closed once the last probe's syncs were done on every node: ${settles.length} waits, ${waited.toFixed(1)} s in all, the first (${first.what}) ${first.r.seconds.toFixed(1)} s with ${first.r.nodes.map((n) => `${n.node} ${n.syncs ?? '?'} syncs`).join(', ')}`,
+      `each probe started with every kube-proxy quiet (no change queued after its last sync, sync count still for ${TIMEOUTS.kubeProxyQuietMs / 1000} s plus its longest sync)${o.window === false ? '' : ", and the window closed once the last probe's syncs were done on every node"}: ${settles.length} waits, ${waited.toFixed(1)} s in all, the first (${first.what}) ${first.r.seconds.toFixed(1)} s with ${first.r.nodes.map((n) => `${n.node} ${n.syncs ?? '?'} syncs`).join(', ')}`,
     ),
   );
   for (const s of settles) {
@@ -110,6 +110,23 @@ export function startInstantNotes(samples: readonly Pick<ProgrammingSample, 'ser
   ];
 }
 
+/**
+ * Waits for quiet kube-proxies before each probe, and keeps what each wait found (notes). A
+ * node whose kube-proxy cannot tell is not asked again.
+ */
+function settler(run: Run, what: string): { settle: (when: string) => Promise<void>; settles: { what: string; r: SettleResult }[] } {
+  const settles: { what: string; r: SettleResult }[] = [];
+  const unread = new Set<string>();
+  return {
+    settles,
+    settle: async (when) => {
+      const r = await settleKubeProxy(run, `${when} (${what})`, unread);
+      for (const n of r.nodes) if (n.unavailable !== undefined) unread.add(n.node);
+      settles.push({ what: when, r });
+    },
+  };
+}
+
 /** new-service and one-more-service: the profile's minSamples probes, judged. */
 export async function measureNewService(scene: ProgrammingScene, record: Recorder, o: { services?: { scaler: ServiceScaler; n: number } } = {}): Promise<Judged> {
   const { run } = scene;
@@ -120,13 +137,7 @@ export async function measureNewService(scene: ProgrammingScene, record: Recorde
   // Every probe is one change on idle kube-proxies: otherwise the window counts the syncs
   // of what came before (thousands of bulk-created Services, whose trigger times are
   // minutes old; the previous probe's deletion) and the probe queues behind them.
-  const settles: { what: string; r: SettleResult }[] = [];
-  const unread = new Set<string>();
-  const settle = async (when: string): Promise<void> => {
-    const r = await settleKubeProxy(run, `${when} (${what})`, unread);
-    for (const n of r.nodes) if (n.unavailable !== undefined) unread.add(n.node);
-    settles.push({ what: when, r });
-  };
+  const { settle, settles } = settler(run, what);
   await settle('before the first probe');
   const window = await openKubeProxyWindow(run);
   const samples: ProgrammingSample[] = [];
@@ -185,8 +196,11 @@ export async function measureManyEndpoints(scene: ProgrammingScene, record: Reco
   const samples: ProgrammingSample[] = [];
   const writes: number[] = [];
   let slices = 0;
+  // each big Service meets idle kube-proxies: not the previous one's removal, nor syncs left over from before
+  const { settle, settles } = settler(run, `many-endpoints, ${endpoints} endpoints`);
   for (let i = 0; i < slo.minSamples; i++) {
     let big: Awaited<ReturnType<typeof bigServiceSlices>> | undefined;
+    await settle(i === 0 ? 'before the first big Service' : `before big Service ${i + 1}`);
     try {
       const canary = await probe(scene, async () => {
         big = await bigServiceSlices(run.clients, { namespace, session: run.target.session, endpoints, name: `sli-big-${i}`, family: scene.backend.families[0], onProgress: run.log });
@@ -202,5 +216,5 @@ export async function measureManyEndpoints(scene: ProgrammingScene, record: Reco
     }
   }
   record.observe('api_write_seconds', { source: 'client', labels, samples: writes, notes: [definition(`time the API took to write ${endpoints} endpoints in ${slices} EndpointSlices (first request to last acknowledgement); not part of the latency`)] });
-  return judgeProgramming(record, slo, samples, labels, [`from the acknowledged write of the big Service's last EndpointSlice until a canary Service written right after it was reachable`]);
+  return judgeProgramming(record, slo, samples, labels, [`from the acknowledged write of the big Service's last EndpointSlice until a canary Service written right after it was reachable`, ...settleNotes(settles, { window: false })]);
 }

@@ -30,6 +30,12 @@ describe('settleNotes', () => {
     expect(notes.filter((n) => n.kind === 'caveat').map((n) => n.text)).toEqual(['kube-proxy on node1 could not tell whether it was quiet (HTTP 503): the probes did not wait for it']);
   });
 
+  it('the window clause only where a kube-proxy window was open (not the many-endpoints case)', () => {
+    const waits = [{ what: 'before the first big Service', r: quiet(3, [1, 1]) }];
+    expect((settleNotes(waits)[0] as SeriesNote).text).toMatch(/the window closed once the last probe's syncs were done/);
+    expect((settleNotes(waits, { window: false })[0] as SeriesNote).text).not.toMatch(/window/);
+  });
+
   it('no waits: no notes', () => {
     expect(settleNotes([])).toEqual([]);
   });
