@@ -25,7 +25,7 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { suiteEnv } from '../src/cli/ab-command.js';
+import { PAIRED_SUITES, suiteEnv } from '../src/cli/ab-command.js';
 import { findBinaries, repoRoot } from '../src/lab/binaries.js';
 import { freeControlPlanePorts } from '../src/lab/control-plane/index.js';
 import { resolveKubeProxy, type KubeProxyChoice } from '../src/lab/kube-proxy-choice.js';
@@ -155,7 +155,16 @@ const runLabel = (size: InjectionSize | undefined, suite: string): string => (si
  * side by side, or a size added later). Each run is `kube-sli ab` as a user runs
  * it, default rounds; its compare.json is kept under outDir/<r>-<size>/.
  */
-export async function benchAbMde(o: { runs: number; sizes: InjectionSize[]; outDir: string; onRun?: (line: string) => void; /** which runs: A/A and sizes (default), A/A only, or sizes only */ only?: 'aa' | 'sizes' }): Promise<AbMdeFigures> {
+export async function benchAbMde(o: {
+  runs: number;
+  sizes: InjectionSize[];
+  outDir: string;
+  onRun?: (line: string) => void;
+  /** which runs: A/A and sizes (default), A/A only, or sizes only */
+  only?: 'aa' | 'sizes';
+  /** ab --paired for the suites that can split by node (both sides at once) */
+  paired?: boolean;
+}): Promise<AbMdeFigures> {
   const real = (await findBinaries()).argv['kube-proxy'];
   if (!real?.[0]) throw new Error('the lab has no kube-proxy binary');
   const dir = await mkdtemp(join(tmpdir(), 'ksli-mde-'));
@@ -173,11 +182,12 @@ export async function benchAbMde(o: { runs: number; sizes: InjectionSize[]; outD
         ...(o.only === 'aa' ? [] : o.sizes.map((size) => ({ size, suite: MDE_SLIS.find((x) => x.kind === size.kind)!.suite }))),
       ];
       for (const p of plan) {
-        const label = runLabel(p.size, p.suite);
+        const paired = o.paired === true && PAIRED_SUITES.includes(p.suite);
+        const label = `${runLabel(p.size, p.suite)}${paired ? '-paired' : ''}`;
         const out = join(o.outDir, `${String(r).padStart(2, '0')}-${label.replace('=', '-')}`);
         const t0 = performance.now();
         const test = MDE_SLIS.find((x) => x.suite === p.suite)?.test;
-        const res = await execa(process.execPath, [join(repoRoot(), 'bin', 'kube-sli.js'), 'ab', '--base', base, '--candidate', p.size ? wrappers.get(formatSize(p.size))! : base, '--out-dir', out, ...(test ? ['--test', test] : []), p.suite], {
+        const res = await execa(process.execPath, [join(repoRoot(), 'bin', 'kube-sli.js'), 'ab', '--base', base, '--candidate', p.size ? wrappers.get(formatSize(p.size))! : base, '--out-dir', out, ...(paired ? ['--paired'] : []), ...(test ? ['--test', test] : []), p.suite], {
           cwd: repoRoot(),
           reject: false,
           all: true,

@@ -229,15 +229,17 @@ if (want('ab')) {
   const runs = Number(args.find((a) => /^\d+$/.test(a)) ?? MDE_MIN_RUNS);
   // aa-only: the A/A runs of the sizes' suites alone; no-aa: the sizes alone
   const pick = args.includes('aa-only') ? ('aa' as const) : args.includes('no-aa') ? ('sizes' as const) : undefined;
-  const sizeArgs = args.filter((a) => !/^\d+$/.test(a) && a !== 'aa-only' && a !== 'no-aa');
+  // paired: ab --paired for first-packet (both kube-proxies at once, one per node)
+  const paired = args.includes('paired');
+  const sizeArgs = args.filter((a) => !/^\d+$/.test(a) && a !== 'aa-only' && a !== 'no-aa' && a !== 'paired');
   const sizes = (sizeArgs.length > 0 ? sizeArgs : DEFAULT_SIZES).map(parseSize);
   if (!root) console.log('ab: skipped (the lab needs root)');
   else {
     const keep = process.env.AB_MDE_OUT;
     const outDir = keep ?? (await mkdtemp(join(tmpdir(), 'ksli-mde-out-')));
     try {
-      console.log(`ab: kube-sli ab at its default rounds (A B B A), ${pick === 'sizes' ? 'no' : runs} A/A run(s) per suite and ${pick === 'aa' ? 'no' : runs} run(s) per size (${sizes.map(formatSize).join(', ')}); workload from the environment`);
-      const r = await benchAbMde({ runs, sizes, outDir, onRun: (l) => console.log(l), ...(pick ? { only: pick } : {}) });
+      console.log(`ab: kube-sli ab at its default rounds (${paired ? 'first-packet: --paired, 4 runs with both sides at once' : 'A B B A'}), ${pick === 'sizes' ? 'no' : runs} A/A run(s) per suite and ${pick === 'aa' ? 'no' : runs} run(s) per size (${sizes.map(formatSize).join(', ')}); workload from the environment`);
+      const r = await benchAbMde({ runs, sizes, outDir, onRun: (l) => console.log(l), ...(pick ? { only: pick } : {}), paired });
       await printMde(r.runs, r.failed);
       if (keep) console.log(`ab: every run kept in ${outDir}`);
     } finally {

@@ -83,7 +83,24 @@ async function measureFamily(scene: FirstPacketScene, record: Recorder, n: numbe
   const split = splitByPath(m.capture, m.conntrack, new Map(loadgens.map((l) => [l.podIp, l.node])), podNode);
   const placement = placementNote(loadgens.map((l) => l.node), [...backend.podNodes, ...(fill.targets.length ? services.backend.podNodes : [])], split);
   run.log(`first-packet at ${n} Services: ${placement.text}`);
+  if (run.config.workload.byClientNode && source === 'capture') observeByClientNode(record, labels, split.sameNodeByClient);
   return { services: n, family, source, samples, count: countConnections(m), notes: [...notes, ...m.notes, definition(`${targets.length} Services targeted (${family} ClusterIPs)`), ...(source === 'capture' ? [placement] : [])] };
+}
+
+/**
+ * SLI_BY_CLIENT_NODE=1 (kube-sli ab --paired): each client node's same-node connections as
+ * their own series. Such a connection never leaves its node, so it measures that node's
+ * kube-proxy rules alone; one across nodes also crosses the other node's rules and is left out.
+ */
+function observeByClientNode(record: Recorder, labels: Labels, byNode: ReadonlyMap<string, number[]>): void {
+  for (const [node, samples] of [...byNode].sort(([a], [b]) => a.localeCompare(b))) {
+    record.observe(SLI.firstPacket, {
+      source: 'capture',
+      labels: { ...labels, path: 'same-node', clientNode: node },
+      samples,
+      notes: [definition(`connections whose client and backend pod both ran on ${node}: wholly inside ${node}'s dataplane (across-node connections cross a second node's rules and are not in this series)`)],
+    });
+  }
 }
 
 /** The p99 bound at one scale point, and the point's failed connections. */

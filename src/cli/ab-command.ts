@@ -15,19 +15,23 @@ import { execa, type ResultPromise } from 'execa';
 import { renderComparisonHtml, renderComparisonMarkdown, renderComparisonText } from '../../reporters/render/index.js';
 import { DEFAULT_TOLERANCE, parseTolerance } from '../report/compare.js';
 import { readReport, writeTextFile } from '../report/io.js';
+import { splitPairedRound } from '../report/paired.js';
 import { compareRounds } from '../report/rounds.js';
 import type { ComparisonDocument, ReportDocument } from '../report/types.js';
 import { findBinaries, repoRoot } from '../lab/binaries.js';
 import { freeControlPlanePorts } from '../lab/control-plane/index.js';
 import { KubeProxyBuildError } from '../lab/kube-proxy-build.js';
 import { KubeProxyChoiceError, resolveKubeProxy, type KubeProxyChoice } from '../lab/kube-proxy-choice.js';
-import { swapKubeProxy } from '../lab/kube-proxy-swap.js';
+import { swapKubeProxy, type NodeChoice } from '../lab/kube-proxy-swap.js';
 import { isProxyMode, PROXY_MODES, type ProxyMode } from '../lab/kube-proxy.js';
 import { isFlagArg } from '../lab/kube-proxy-version.js';
 import { labDown, labUp } from '../lab/lab.js';
-import { stateLayout } from '../lab/state.js';
+import { readLabState, stateLayout } from '../lab/state.js';
 import { MAX_NODES } from '../lab/network/plan.js';
 import { EXIT, UsageError } from './exit-codes.js';
+
+/** Suites whose series name the node whose dataplane measured them (SLI_BY_CLIENT_NODE=1): the only ones a paired run can split. */
+export const PAIRED_SUITES = ['suites/first-packet-latency.slo.test.ts'];
 
 export const AB_USAGE = `usage: kube-sli ab --base <kube-proxy> --candidate <kube-proxy> [suite files…] [options]
 
@@ -47,7 +51,12 @@ options:
   --base-arg <flag>          a kube-proxy flag for A only (repeatable), e.g.
                              --base-arg=--feature-gates=MinimizeIPTablesRestore=false
   --candidate-arg <flag>     a kube-proxy flag for B only (repeatable)
-  --rounds <n>               runs per side, whole number >= 1 (default 2: A B B A)
+  --rounds <n>               runs per side, whole number >= 1 (default 2: A B B A;
+                             --paired: runs, each both sides, even, default 4)
+  --paired                   base and candidate at once, each on half the nodes (swapped
+                             from run to run): the machine's drift hits both alike and each
+                             run is a pair. First-packet latency only (same-node
+                             connections of each node); needs an even number of nodes
   --test <pattern>           only the tests whose full name (describe + test) matches this
                              regular expression (vitest's -t), e.g. --test "one more Service"
   --proxy-mode <mode>        ${PROXY_MODES.join(' or ')} (default nftables)
@@ -55,7 +64,7 @@ options:
   --tolerance <p>            relative worsening tolerated (default ${DEFAULT_TOLERANCE * 100}%)
   --out-dir <dir>            where the results go (default sli-report/ab)
   -h, --help                 this text
-suite files: default every suites/*.slo.test.ts. Workload knobs (SERVICES, CLIENTS, …) and
+suite files: default every suites/*.slo.test.ts (--paired: ${PAIRED_SUITES.join(', ')}). Workload knobs (SERVICES, CLIENTS, …) and
 SLI_PROFILE come from the environment, as for the suites.
 
 exit codes: 0 no regression, 1 significant regression, 2 invalid input (nothing started),
@@ -67,6 +76,8 @@ export interface AbArgs {
   baseArgs: string[];
   candidateArgs: string[];
   rounds: number;
+  /** both sides at once on alternate nodes, each run a pair (--paired) */
+  paired: boolean;
   proxyMode: ProxyMode;
   nodes: number;
   tolerance: number;
@@ -91,6 +102,7 @@ export function parseAbArgs(argv: string[]): AbArgs {
         'base-arg': { type: 'string', multiple: true },
         'candidate-arg': { type: 'string', multiple: true },
         rounds: { type: 'string' },
+        paired: { type: 'boolean' },
         'proxy-mode': { type: 'string' },
         nodes: { type: 'string' },
         tolerance: { type: 'string' },
@@ -104,7 +116,7 @@ export function parseAbArgs(argv: string[]): AbArgs {
   }
   const v = parsed.values;
   const help = v.help === true;
-  if (help) return { base: '', candidate: '', baseArgs: [], candidateArgs: [], rounds: 2, proxyMode: 'nftables', nodes: 2, tolerance: DEFAULT_TOLERANCE, outDir: '', suites: [], help };
+  if (help) return { base: '', candidate: '', baseArgs: [], candidateArgs: [], rounds: 2, paired: false, proxyMode: 'nftables', nodes: 2, tolerance: DEFAULT_TOLERANCE, outDir: '', suites: [], help };
   for (const side of ['base', 'candidate'] as const) {
     if (!v[side]) throw new UsageError(`--${side} is required: a kube-proxy binary (path), a release version like v1.27.16, or "lab"\n\n${AB_USAGE}`);
   }
@@ -113,14 +125,18 @@ export function parseAbArgs(argv: string[]): AbArgs {
   for (const [opt, list] of [['--base-arg', baseArgs], ['--candidate-arg', candidateArgs]] as const) {
     for (const a of list) if (!isFlagArg(a)) throw new UsageError(`${opt} "${a}" must be one kube-proxy flag, e.g. ${opt}=--feature-gates=MinimizeIPTablesRestore=false`);
   }
-  const roundsText = v.rounds ?? '2';
+  const paired = v.paired === true;
+  const roundsText = v.rounds ?? (paired ? '4' : '2');
   const rounds = /^\d+$/.test(roundsText) ? Number(roundsText) : NaN;
   if (!Number.isInteger(rounds) || rounds < 1 || rounds > 50) throw new UsageError(`--rounds "${roundsText}" must be a whole number from 1 to 50 (runs per side; 2 means A B B A)`);
+  // each node runs each side equally often, so a difference between the nodes cancels
+  if (paired && rounds % 2 !== 0) throw new UsageError(`--rounds ${rounds} with --paired must be even: every node runs base and candidate equally often (default 4)`);
   const mode = v['proxy-mode'] ?? 'nftables';
   if (!isProxyMode(mode)) throw new UsageError(`--proxy-mode "${mode}" is not a kube-proxy mode the lab runs; choose ${PROXY_MODES.join(' or ')}`);
   const nodesText = v.nodes ?? '2';
   const nodes = /^\d+$/.test(nodesText) ? Number(nodesText) : NaN;
   if (!Number.isInteger(nodes) || nodes < 1 || nodes > MAX_NODES) throw new UsageError(`--nodes "${nodesText}" must be a whole number from 1 to ${MAX_NODES}`);
+  if (paired && nodes % 2 !== 0) throw new UsageError(`--nodes ${nodes} with --paired must be even: half the nodes run base, half candidate (default 2)`);
   let tolerance = DEFAULT_TOLERANCE;
   try {
     if (v.tolerance !== undefined) tolerance = parseTolerance(v.tolerance);
@@ -142,6 +158,7 @@ export function parseAbArgs(argv: string[]): AbArgs {
     baseArgs,
     candidateArgs,
     rounds,
+    paired,
     proxyMode: mode,
     nodes,
     tolerance,
@@ -150,6 +167,14 @@ export function parseAbArgs(argv: string[]): AbArgs {
     ...(v.test !== undefined ? { test: v.test } : {}),
     help,
   };
+}
+
+/**
+ * Paired runs: which half of the nodes (sorted by name) runs base in each run, 0 (even
+ * indices) or 1 (odd), as A B B A orders the sequential rounds: 0 1 1 0 0 1 1 0 …
+ */
+export function pairedOrder(rounds: number): (0 | 1)[] {
+  return Array.from({ length: rounds }, (_, i) => ([0, 1, 1, 0] as const)[i % 4]!);
 }
 
 /** The order of runs: A B B A A B B A … (rounds runs per side). */
@@ -161,14 +186,17 @@ export function runOrder(rounds: number): ('base' | 'candidate')[] {
 
 const exists = (p: string) => stat(p).then((s) => s.isFile(), () => false);
 
-/** Suite files: the given ones (must exist), else every suites/*.slo.test.ts. */
-async function suiteFiles(given: string[]): Promise<string[]> {
-  if (given.length === 0) return [join(repoRoot(), 'suites')];
+/** Suite files: the given ones (must exist), else every suites/*.slo.test.ts (paired: the suites that can split). */
+async function suiteFiles(given: string[], paired: boolean): Promise<string[]> {
+  if (given.length === 0) return paired ? PAIRED_SUITES.map((f) => join(repoRoot(), f)) : [join(repoRoot(), 'suites')];
   const out: string[] = [];
   for (const f of given) {
     const p = resolve(f);
     if (!(await exists(p))) throw new UsageError(`suite file ${f} does not exist (resolved: ${p}). Fix: give suite files such as suites/connection-total-latency.slo.test.ts, or none for all`);
     if (!/\.slo\.test\.ts$/.test(p)) throw new UsageError(`${f} is not a suite file (suites are *.slo.test.ts)`);
+    if (paired && !PAIRED_SUITES.some((x) => p === join(repoRoot(), x))) {
+      throw new UsageError(`${f}: --paired measures only ${PAIRED_SUITES.join(', ')} (series of one node's dataplane); run this suite without --paired`);
+    }
     out.push(p);
   }
   return out;
@@ -251,7 +279,7 @@ export async function abCommand(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   // everything checked (and built) before the lab exists
-  const files = await suiteFiles(a.suites);
+  const files = await suiteFiles(a.suites, a.paired);
   if (a.test !== undefined) await checkTestPattern(a.test, files, log);
   const labArgv = async () => (await findBinaries({ onProgress: log })).argv['kube-proxy'];
   const sides: Record<'base' | 'candidate', KubeProxyChoice> = {} as Record<'base' | 'candidate', KubeProxyChoice>;
@@ -281,21 +309,21 @@ export async function abCommand(argv: string[]): Promise<number> {
   try {
     log(`lab up (${a.proxyMode}, ${a.nodes} nodes) in ${stateDir} with the base kube-proxy`);
     await labUp({ stateDir, proxyMode: a.proxyMode, nodes: a.nodes, ports: await freeControlPlanePorts(), kubeProxy: sides.base, onProgress: (m) => log(m) });
-    let current: 'base' | 'candidate' = 'base';
-    const order = runOrder(a.rounds);
-    for (const [i, side] of order.entries()) {
+    let current = 'base';
+    const order = a.paired ? pairedPlan(a.rounds, ((await readLabState(stateDir))?.nodes ?? []).map((n) => n.name), sides) : runOrder(a.rounds).map((side) => ({ side, what: side, choice: sides[side] }) as RunPlan);
+    for (const [i, run] of order.entries()) {
       if (interrupted) throw new Error('interrupted');
-      if (side !== current) {
-        const s = await swapKubeProxy(stateDir, sides[side], { onProgress: log });
-        log(`swapped to ${side} in ${(s.ms / 1000).toFixed(1)} s (synced, probe Service reachable)`);
-        current = side;
+      if (run.what !== current) {
+        const s = await swapKubeProxy(stateDir, run.choice, { onProgress: log });
+        log(`swapped to ${run.what} in ${(s.ms / 1000).toFixed(1)} s (synced, probe Service reachable)`);
+        current = run.what;
       }
-      const reportDir = resolve(a.outDir, 'rounds', `${String(i + 1).padStart(2, '0')}-${side}`);
-      log(`run ${i + 1}/${order.length}: ${side} (${files.map((f) => f.replace(`${repoRoot()}/`, '')).join(', ')}${a.test !== undefined ? `, tests matching /${a.test}/` : ''})`);
+      const reportDir = resolve(a.outDir, 'rounds', `${String(i + 1).padStart(2, '0')}-${run.side}`);
+      log(`run ${i + 1}/${order.length}: ${run.what} (${files.map((f) => f.replace(`${repoRoot()}/`, '')).join(', ')}${a.test !== undefined ? `, tests matching /${a.test}/` : ''})`);
       const logsFrom = await kubeProxyLogSizes(stateDir);
       child = execa(process.execPath, [join(repoRoot(), 'node_modules', 'vitest', 'vitest.mjs'), 'run', '--project', 'slo', ...(a.test !== undefined ? ['-t', a.test] : []), ...files], {
         cwd: repoRoot(),
-        env: suiteEnv(stateDir, reportDir),
+        env: { ...suiteEnv(stateDir, reportDir), ...(a.paired ? { SLI_BY_CLIENT_NODE: '1' } : {}) },
         extendEnv: false,
         reject: false,
         all: true,
@@ -307,10 +335,22 @@ export async function abCommand(argv: string[]): Promise<number> {
       const path = join(reportDir, 'report.json');
       if (!(r.exitCode === 0 || r.exitCode === 1) || !(await exists(path))) {
         log(String(r.all ?? '').split('\n').slice(-40).join('\n'));
-        log(`run ${i + 1} (${side}) failed: the suites exited ${r.exitCode ?? r.signal} ${(await exists(path)) ? '' : 'and wrote no report'}`);
+        log(`run ${i + 1} (${run.what}) failed: the suites exited ${r.exitCode ?? r.signal} ${(await exists(path)) ? '' : 'and wrote no report'}`);
         return EXIT.infrastructure;
       }
-      reports[side].push(await readReport(path));
+      const doc = await readReport(path);
+      if (run.side !== 'paired') {
+        reports[run.side].push(doc);
+        continue;
+      }
+      const split = splitPairedRound(doc, run.baseNodes, run.candidateNodes);
+      if (split.strangers.length > 0) throw new Error(`run ${i + 1}: series measured on ${split.strangers.join(', ')}, which is neither side's node`);
+      if (split.base.series.length === 0 || split.candidate.series.length === 0) {
+        log(`run ${i + 1} (${run.what}): no series named its client node (SLI_BY_CLIENT_NODE=1 needs the packet capture; see the run's report in ${reportDir})`);
+        return EXIT.infrastructure;
+      }
+      if (i === 0 && split.unattributed.length > 0) log(`paired: ${split.unattributed.length} series saw both kube-proxies at once and are not compared (e.g. ${split.unattributed[0]})`);
+      for (const side of ['base', 'candidate'] as const) reports[side].push(sideDoc(split[side], sides[side], side === 'base' ? run.baseNodes : run.candidateNodes));
     }
   } catch (e) {
     if (interrupted) {
@@ -328,8 +368,11 @@ export async function abCommand(argv: string[]): Promise<number> {
   }
 
   const label = (side: 'base' | 'candidate') => `${side}: kube-proxy ${sides[side].version}${sides[side].args.length ? ` ${sides[side].args.join(' ')}` : ''} (${a.rounds} round${a.rounds > 1 ? 's' : ''})`;
-  const cmp = compareRounds(reports.base, reports.candidate, { tolerance: a.tolerance, baseName: label('base'), candidateName: label('candidate') });
-  cmp.warnings.push(`NOTE: ${a.rounds} round(s) per side, order ${runOrder(a.rounds).map((s) => (s === 'base' ? 'A' : 'B')).join(' ')}, ${((Date.now() - t0) / 60_000).toFixed(1)} min; a change counts only when every round agrees`);
+  const cmp = compareRounds(reports.base, reports.candidate, { tolerance: a.tolerance, baseName: label('base'), candidateName: label('candidate') }, a.paired ? 'paired' : 'sequential');
+  const design = a.paired
+    ? `${a.rounds} paired runs (both sides at once; base on node half ${pairedOrder(a.rounds).join(' ')}), ${((Date.now() - t0) / 60_000).toFixed(1)} min; a change counts only when every run's difference has the same sign`
+    : `${a.rounds} round(s) per side, order ${runOrder(a.rounds).map((s) => (s === 'base' ? 'A' : 'B')).join(' ')}, ${((Date.now() - t0) / 60_000).toFixed(1)} min; a change counts only when every round agrees`;
+  cmp.warnings.push(`NOTE: ${design}`);
   await writeTextFile(join(a.outDir, 'compare.md'), renderComparisonMarkdown(cmp));
   await writeTextFile(join(a.outDir, 'compare.html'), renderComparisonHtml(cmp));
   await writeTextFile(join(a.outDir, 'compare.json'), `${JSON.stringify(cmp, null, 2)}\n`);
@@ -338,6 +381,38 @@ export async function abCommand(argv: string[]): Promise<number> {
   process.stdout.write(`wrote ${join(a.outDir, 'compare.md')}, ${join(a.outDir, 'compare.html')}, ${join(a.outDir, 'compare.json')}\n`);
   if (cmp.rows.length === 0) log('the rounds have no SLI series in common; nothing was compared');
   return abExitCode(cmp);
+}
+
+/** One run of ab: one side on every node, or (paired) each side on its half of the nodes. */
+type RunPlan =
+  | { side: 'base' | 'candidate'; what: string; choice: KubeProxyChoice }
+  | { side: 'paired'; what: string; choice: NodeChoice; baseNodes: Set<string>; candidateNodes: Set<string> };
+
+/** The paired runs over the lab's nodes (sorted by name): base on the even or odd half, as pairedOrder says. */
+export function pairedPlan(rounds: number, nodeNames: readonly string[], sides: Record<'base' | 'candidate', KubeProxyChoice>): RunPlan[] {
+  const nodes = [...nodeNames].sort();
+  if (nodes.length < 2 || nodes.length % 2 !== 0) throw new Error(`a paired run needs an even number of nodes; the lab has ${nodes.length}`);
+  return pairedOrder(rounds).map((half) => {
+    const baseNodes = new Set(nodes.filter((_, j) => j % 2 === half));
+    const candidateNodes = new Set(nodes.filter((n) => !baseNodes.has(n)));
+    return {
+      side: 'paired',
+      what: `base on ${[...baseNodes].join(',')}, candidate on ${[...candidateNodes].join(',')}`,
+      choice: (n: string) => (baseNodes.has(n) ? sides.base : sides.candidate),
+      baseNodes,
+      candidateNodes,
+    };
+  });
+}
+
+/** One side's half of a paired round, its environment naming that side's kube-proxy and nodes. */
+function sideDoc(doc: ReportDocument, c: KubeProxyChoice, nodes: ReadonlySet<string>): ReportDocument {
+  const extra: Record<string, string> = { ...doc.environment.extra, 'kubeProxy.version': c.version, 'kubeProxy.flags': c.args.join(' '), 'ab.pairedNodes': [...nodes].join(',') };
+  // the round's own record names the gates of the lab's first node; this side's are its choice's
+  const gates = Object.entries(c.featureGates);
+  if (gates.length > 0) extra['kubeProxy.featureGates'] = gates.map(([g, on]) => `${g}=${on}`).join(',');
+  else delete extra['kubeProxy.featureGates'];
+  return { ...doc, environment: { ...doc.environment, extra } };
 }
 
 /** The exit code of a comparison of rounds: 1 a significant regression, 3 nothing in common to compare, else 0. */

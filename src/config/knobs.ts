@@ -26,6 +26,12 @@ export interface Workload {
   streamSeconds: number;
   /** keep the test namespace when a test fails (SLI_KEEP=1) */
   keep: boolean;
+  /**
+   * first-packet: also record each client node's same-node connections as their own series
+   * (label clientNode; SLI_BY_CLIENT_NODE=1), which `kube-sli ab --paired` sets: there each
+   * node runs one side's kube-proxy at the same time
+   */
+  byClientNode: boolean;
   /** the kit image (agent and clients); the lab maps it to local programs */
   image: string;
   /** network-ready suite: pods measured at the steady arrival rate */
@@ -79,6 +85,7 @@ export const DEFAULT_WORKLOAD: Workload = {
   bigServiceEndpoints: 1000,
   streamSeconds: 10,
   keep: false,
+  byClientNode: false,
   image: 'ghcr.io/kube-sli/kube-sli:0.1.0',
   netreadyPods: 20,
   netreadyRate: 1,
@@ -147,7 +154,7 @@ export class ConfigError extends Error {
 
 const RATE_ENV = { netreadyRate: 'NETREADY_RATE', netreadyFluxRate: 'NETREADY_FLUX_RATE' } as const;
 
-const WORKLOAD_ENV: Record<Exclude<keyof Workload, 'services' | 'keep' | 'image' | 'ipFamily' | keyof typeof RATE_ENV | 'overheadRateFraction' | 'overheadRate' | 'overheadNodePort'>, string> = {
+const WORKLOAD_ENV: Record<Exclude<keyof Workload, 'services' | 'keep' | 'byClientNode' | 'image' | 'ipFamily' | keyof typeof RATE_ENV | 'overheadRateFraction' | 'overheadRate' | 'overheadNodePort'>, string> = {
   endpointsPerService: 'ENDPOINTS_PER_SERVICE',
   clients: 'CLIENTS',
   connPerClient: 'CONN_PER_CLIENT',
@@ -284,18 +291,20 @@ export function loadRunConfig(
       }
     }
   }
-  for (const [raw, where] of [
-    [fw.keep, fileRef('workload.keep')],
-    [env.SLI_KEEP, 'env SLI_KEEP'],
+  for (const [key, raw, where] of [
+    ['keep', fw.keep, fileRef('workload.keep')],
+    ['keep', env.SLI_KEEP, 'env SLI_KEEP'],
+    ['byClientNode', fw.byClientNode, fileRef('workload.byClientNode')],
+    ['byClientNode', env.SLI_BY_CLIENT_NODE, 'env SLI_BY_CLIENT_NODE'],
   ] as const) {
     if (raw === undefined) continue;
-    if (raw === true || raw === '1' || raw === 'true') workload.keep = true;
-    else if (raw === false || raw === '0' || raw === 'false' || raw === '') workload.keep = false;
+    if (raw === true || raw === '1' || raw === 'true') workload[key] = true;
+    else if (raw === false || raw === '0' || raw === 'false' || raw === '') workload[key] = false;
     else {
       problems.push(`${where}=${JSON.stringify(raw)}: use 1 or 0`);
       continue;
     }
-    sources['workload.keep'] = where;
+    sources[`workload.${key}`] = where;
   }
   for (const [raw, where] of [
     [fw.image, fileRef('workload.image')],

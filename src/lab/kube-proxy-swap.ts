@@ -40,7 +40,11 @@ async function tcpProbe(netns: string, ip: string, port: number): Promise<boolea
   );
 }
 
-export async function swapKubeProxy(stateDir: string, choice: KubeProxyChoice, o: { onProgress?: (m: string) => void } = {}): Promise<SwapResult> {
+/** One kube-proxy for every node, or one per node by name (kube-sli ab --paired: each side on its half of the nodes). */
+export type NodeChoice = KubeProxyChoice | ((node: string) => KubeProxyChoice);
+
+export async function swapKubeProxy(stateDir: string, which: NodeChoice, o: { onProgress?: (m: string) => void } = {}): Promise<SwapResult> {
+  const choiceOf = typeof which === 'function' ? which : () => which;
   const t0 = Date.now();
   const progress = o.onProgress ?? (() => undefined);
   const state: OrchestratedState | undefined = await readLabState(stateDir);
@@ -57,7 +61,9 @@ export async function swapKubeProxy(stateDir: string, choice: KubeProxyChoice, o
     s.processes = s.processes.filter((p) => !gone.has(p.pid));
   });
   const started = [];
+  const byNode: Record<string, ReturnType<typeof kubeProxyRecord>> = {};
   for (const n of state.nodes) {
+    const choice = choiceOf(n.name);
     // the same config as before: kubeconfig and cluster CIDR from the file lab up wrote
     const prev = JSON.parse(await readFile(join(paths.runDir, `kube-proxy-${n.name}.yaml`), 'utf8')) as { clusterCIDR: string; clientConnection: { kubeconfig: string }; nodePortAddresses?: string[] };
     if (!n.netns || typeof n.internalIp !== 'string') throw new LabError(`lab.json of ${stateDir} has no namespace or address for node ${n.name}`);
@@ -76,18 +82,24 @@ export async function swapKubeProxy(stateDir: string, choice: KubeProxyChoice, o
       configDir: paths.runDir,
       logDir: layout.logs,
     });
+    byNode[n.name] = kubeProxyRecord(choice);
     await updateLabState(stateDir, (s) => {
       s.processes.push(rec);
-      (s as OrchestratedState).kubeProxy = kubeProxyRecord(choice);
+      const st = s as OrchestratedState;
+      // the first node's choice stands for the lab; a mixed lab also says who runs what
+      st.kubeProxy = Object.values(byNode)[0]!;
+      if (typeof which === 'function') st.kubeProxyByNode = { ...byNode };
+      else delete st.kubeProxyByNode;
     });
     await confineCpu(nodeDaemonsCgroup(labId, n.name), CPU_SHARES.nodeDaemons, [rec.pid]).catch(async (e: unknown) => {
       // ESRCH: the process was gone before it could be moved into its cgroup; say why
       if ((e as NodeJS.ErrnoException).code !== 'ESRCH') throw e;
       throw new LabError(`${rec.name} (pid ${rec.pid}, ${choice.version}) exited right after the swap started it; log ${rec.logFile}:\n${await logTail(rec.logFile)}`);
     });
-    started.push({ node, rec });
+    started.push({ node, rec, choice });
   }
-  progress(`kube-proxy ${choice.version}${choice.args.length ? ` ${choice.args.join(' ')}` : ''} started on ${started.map((s) => `${s.node.name} (pid ${s.rec.pid})`).join(', ')}`);
+  const what = (c: KubeProxyChoice) => `kube-proxy ${c.version}${c.args.length ? ` ${c.args.join(' ')}` : ''}`;
+  progress(`started ${started.map((s) => `${what(s.choice)} on ${s.node.name} (pid ${s.rec.pid})`).join(', ')}`);
 
   const clients = kubeClients(state.kubeconfigPath);
   try {
@@ -99,7 +111,7 @@ export async function swapKubeProxy(stateDir: string, choice: KubeProxyChoice, o
     // whole seconds: process_start_time_seconds comes from /proc (clock ticks)
     const startedAfter = Math.floor(tStart / 1000) - 1;
     await Promise.all(
-      started.map(({ node, rec }) =>
+      started.map(({ node, rec, choice }) =>
         waitFor(
           async () => {
             if (!(await isRecordedProcessAlive(rec))) throw new StopWaiting(new LabError(`${rec.name} (pid ${rec.pid}) exited after the swap; log ${rec.logFile}:\n${await logTail(rec.logFile)}`));

@@ -85,7 +85,7 @@ export interface KubeProxyRecord {
 }
 
 /** lab.json as the orchestration writes it (extra keys survive updateLabState). */
-export type OrchestratedState = LabState & { lab?: LabInfo; kubeProxy?: KubeProxyRecord };
+export type OrchestratedState = LabState & { lab?: LabInfo; kubeProxy?: KubeProxyRecord; kubeProxyByNode?: Record<string, KubeProxyRecord> };
 
 export function kubeProxyRecord(c: KubeProxyChoice): KubeProxyRecord {
   return { source: c.source, spec: c.spec, argv: [...c.argv], version: c.version, args: [...c.args], featureGates: { ...c.featureGates } };

@@ -18,6 +18,11 @@
 //    bar. A/A on the lab showed why it is needed: in one A B B A run 6 of 8 rows were
 //    "significant" by the pooled bootstrap, and ordering alone (p = 1/6 per row) lets one
 //    of several rows through by chance. A row counts only when all three agree.
+// Paired rounds (kube-sli ab --paired): each round measured base and candidate at once, on
+// different nodes, so the round is a pair and its difference (candidate − base) the
+// observation: "every round agrees" means every difference has the same sign, and the t
+// test is the paired one (df = rounds − 1). The machine's drift between rounds, which both
+// sides share within a round, drops out of the difference.
 import tQuantile from '@stdlib/stats-base-dists-t-quantile';
 import { mean } from '../sli/index.js';
 import { compareReports, statValue } from './compare.js';
@@ -79,11 +84,27 @@ export function roundValues(row: ComparisonRow, base: readonly ReportDocument[],
   };
 }
 
-/** Every candidate round on the worse (or better) side of every base round. */
-export function roundsAgree(v: RoundValues, candidateHigher: boolean): boolean {
+/** How the rounds were measured: one side after the other, or both at once (a pair per round). */
+export type RoundDesign = 'sequential' | 'paired';
+
+/** Both sides' values when every round has one (and, paired, as many of each), else undefined. */
+function complete(v: RoundValues, design: RoundDesign): { b: number[]; c: number[] } | undefined {
   const b = v.base.filter((x): x is number => x !== null);
   const c = v.candidate.filter((x): x is number => x !== null);
-  if (b.length !== v.base.length || c.length !== v.candidate.length || b.length === 0 || c.length === 0) return false;
+  if (b.length !== v.base.length || c.length !== v.candidate.length || b.length === 0 || c.length === 0) return undefined;
+  if (design === 'paired' && b.length !== c.length) return undefined;
+  return { b, c };
+}
+
+/**
+ * Every candidate round on the worse (or better) side of every base round; paired, every
+ * round's candidate on that side of the same round's base.
+ */
+export function roundsAgree(v: RoundValues, candidateHigher: boolean, design: RoundDesign = 'sequential'): boolean {
+  const x = complete(v, design);
+  if (!x) return false;
+  const { b, c } = x;
+  if (design === 'paired') return c.every((ci, i) => (candidateHigher ? ci > b[i]! : ci < b[i]!));
   return candidateHigher ? Math.min(...c) > Math.max(...b) : Math.max(...c) < Math.min(...b);
 }
 
@@ -108,6 +129,15 @@ export function pooledT(base: readonly number[], candidate: readonly number[]): 
   return { t: se > 0 ? diff / se : diff === 0 ? 0 : Math.sign(diff) * Infinity, df };
 }
 
+/** The paired t of the rounds' differences (candidate − base, round by round); ±∞ for differences with no spread at all. */
+export function pairedT(base: readonly number[], candidate: readonly number[]): { t: number; df: number } {
+  const d = candidate.map((c, i) => c - base[i]!);
+  const md = mean(d);
+  const sd = Math.sqrt(d.reduce((a, x) => a + (x - md) ** 2, 0) / (d.length - 1));
+  const se = sd / Math.sqrt(d.length);
+  return { t: se > 0 ? md / se : md === 0 ? 0 : Math.sign(md) * Infinity, df: d.length - 1 };
+}
+
 /** |t| beyond this is significant at `confidence`, two-sided. */
 export const tCritical = (confidence: number, df: number): number => tQuantile(1 - (1 - confidence) / 2, df);
 
@@ -116,11 +146,10 @@ export const tCritical = (confidence: number, df: number): number => tQuantile(1
  * cannot be formed: a round without a value, or a side with one round (its spread unseen;
  * ab's default of 2 rounds per side always forms it).
  */
-export function roundTTest(v: RoundValues, confidence: number): RoundTest | undefined {
-  const b = v.base.filter((x): x is number => x !== null);
-  const c = v.candidate.filter((x): x is number => x !== null);
-  if (b.length !== v.base.length || c.length !== v.candidate.length || b.length < 2 || c.length < 2) return undefined;
-  const { t, df } = pooledT(b, c);
+export function roundTTest(v: RoundValues, confidence: number, design: RoundDesign = 'sequential'): RoundTest | undefined {
+  const x = complete(v, design);
+  if (!x || x.b.length < 2 || x.c.length < 2) return undefined;
+  const { t, df } = design === 'paired' ? pairedT(x.b, x.c) : pooledT(x.b, x.c);
   const critical = tCritical(confidence, df);
   return { t, df, critical, significant: Math.abs(t) > critical };
 }
@@ -130,19 +159,20 @@ const fmtT = (r: RoundTest): string => `t = ${Number.isFinite(r.t) ? r.t.toFixed
 const fmt = (xs: (number | null)[]) => xs.map((x) => (x === null ? 'n/a' : Number(x.toPrecision(4)).toString())).join(', ');
 
 /** Applies the round-level check to a comparison of pooled rounds; returns a new document. */
-export function roundCheck(cmp: ComparisonDocument, base: readonly ReportDocument[], cand: readonly ReportDocument[]): ComparisonDocument {
+export function roundCheck(cmp: ComparisonDocument, base: readonly ReportDocument[], cand: readonly ReportDocument[], design: RoundDesign = 'sequential'): ComparisonDocument {
   const rows = cmp.rows.map((row) => {
     if (row.verdict !== 'regression' && row.verdict !== 'improvement') return row;
     const v = roundValues(row, base, cand);
     const higher = (row.change ?? 0) > 0;
     const rounds = `base rounds ${fmt(v.base)}; candidate rounds ${fmt(v.candidate)}`;
     const dismiss = (why: string) => ({ ...row, significant: false, verdict: 'no-significant-change' as const, note: [row.note, `pooled samples said ${row.verdict}, but ${why}: round-to-round spread, not counted`].filter(Boolean).join('; ') });
-    if (!roundsAgree(v, higher)) return dismiss(`the rounds overlap (${rounds})`);
-    const t = roundTTest(v, cmp.confidence);
+    if (!roundsAgree(v, higher, design)) return dismiss(design === 'paired' ? `the rounds' differences change sign (${rounds})` : `the rounds overlap (${rounds})`);
+    const t = roundTTest(v, cmp.confidence, design);
     // a side with one round: its spread is unknown, the ordering check stands alone
     if (t === undefined) return { ...row, note: [row.note, `every round agrees (${rounds}); a side has one round, so no round-level t test (run 2 or more rounds per side)`].filter(Boolean).join('; ') };
-    if (!t.significant) return dismiss(`the rounds differ by less than their own spread (${rounds}; ${fmtT(t)})`);
-    return { ...row, note: [row.note, `every round agrees (${rounds}; ${fmtT(t)})`].filter(Boolean).join('; ') };
+    const how = design === 'paired' ? 'paired t of the rounds\' differences, ' : '';
+    if (!t.significant) return dismiss(`the rounds differ by less than their own spread (${rounds}; ${how}${fmtT(t)})`);
+    return { ...row, note: [row.note, `every round agrees (${rounds}; ${how}${fmtT(t)})`].filter(Boolean).join('; ') };
   });
   const regressions = rows.filter((r) => r.verdict === 'regression').length;
   return {
@@ -159,10 +189,10 @@ export function roundCheck(cmp: ComparisonDocument, base: readonly ReportDocumen
  * with compareReports, then the round-level check; a warning names series whose rounds
  * kept only a reservoir. The same function serves ab and recorded rounds (fixtures).
  */
-export function compareRounds(base: readonly ReportDocument[], cand: readonly ReportDocument[], o: CompareOptions = {}): ComparisonDocument {
+export function compareRounds(base: readonly ReportDocument[], cand: readonly ReportDocument[], o: CompareOptions = {}, design: RoundDesign = 'sequential'): ComparisonDocument {
   const b = poolRounds(base);
   const c = poolRounds(cand);
-  const cmp = roundCheck(compareReports(b.doc, c.doc, o), base, cand);
+  const cmp = roundCheck(compareReports(b.doc, c.doc, o), base, cand, design);
   const sub = [...new Set([...b.subsampled, ...c.subsampled])];
   if (sub.length > 0) cmp.warnings.push(`WARNING: ${sub.length} series kept only a reservoir of their samples per round; the pooled statistics come from those reservoirs: ${sub.join(', ')}`);
   return cmp;
