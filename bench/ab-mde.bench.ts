@@ -25,7 +25,8 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { PAIRED_SUITES, suiteEnv } from '../src/cli/ab-command.js';
+import { PAIRED_SUITES, pairedOrder, suiteEnv } from '../src/cli/ab-command.js';
+import { CLIENT_NODE_LABEL, splitPairedRound } from '../src/report/paired.js';
 import { findBinaries, repoRoot } from '../src/lab/binaries.js';
 import { freeControlPlanePorts } from '../src/lab/control-plane/index.js';
 import { resolveKubeProxy, type KubeProxyChoice } from '../src/lab/kube-proxy-choice.js';
@@ -254,7 +255,7 @@ export function mdeLines(runs: readonly MdeRun[], rows: readonly RowTally[]): { 
   }
   for (const g of gateFalseAlarms(runs)) lines.push(`ab: A/A runs of ${g.suite} that failed the gate (exit 1): ${g.k} of ${g.n}`);
   const mins = runs.map((r) => r.minutes);
-  if (mins.length > 0) lines.push(`ab: minutes per A/B (lab up, 2 rounds a side, lab down): median ${median(mins)!.toFixed(1)}, max ${Math.max(...mins).toFixed(1)} over ${mins.length} runs   [target ≤ 15]`);
+  if (mins.length > 0) lines.push(`ab: minutes per A/B (lab up, the default rounds, lab down): median ${median(mins)!.toFixed(1)}, max ${Math.max(...mins).toFixed(1)} over ${mins.length} runs   [target ≤ 15]`);
   return { lines, table };
 }
 
@@ -299,6 +300,66 @@ export async function predictedMdeLines(runs: readonly MdeRun[]): Promise<string
       lines.push(`ab: ${s.name} [${key}]: each round position against its A/A run's mean (order A B B A), averaged over ${perRun.length} runs: ${pos}`);
       lines.push(
         `ab: ${s.name} [${key}]: round-to-round spread over ${spread.runs} A/A runs (${perRun.reduce((a, r) => a + r.length, 0)} rounds): sd ${(spread.relative * 100).toFixed(1)} % of the mean ${Number(spread.mean.toPrecision(4))}; predicted MDE (ordering + round t test at 9 in 10), rounds per side ${pred}${tolerance !== undefined ? `; never below the comparison's tolerance, ${(tolerance * 100).toFixed(0)} %` : ''}   [a prediction from the spread, not a measured detection rate]`,
+      );
+    }
+  }
+  return lines;
+}
+
+/** Per paired run: each round's value of the row on each side (rounds/NN-paired/report.json split as ab split it). */
+async function pairedRoundValues(run: MdeRun, s: MdeSli): Promise<Map<string, { base: number; candidate: number }[]>> {
+  const out = new Map<string, { base: number; candidate: number }[]>();
+  if (!run.dir) return out;
+  const roundsDir = join(run.dir, 'rounds');
+  const names = (await readdir(roundsDir).catch(() => [] as string[])).filter((n) => /^\d+-paired$/.test(n)).sort();
+  const order = pairedOrder(names.length);
+  for (const [i, name] of names.entries()) {
+    const doc = await readReport(join(roundsDir, name, 'report.json')).catch(() => undefined);
+    if (!doc) return new Map();
+    const nodes = [...new Set(doc.series.map((x) => x.labels[CLIENT_NODE_LABEL]).filter((n): n is string => n !== undefined))].sort();
+    const baseNodes = new Set(nodes.filter((_, j) => j % 2 === order[i]));
+    const split = splitPairedRound(doc, baseNodes, new Set(nodes.filter((n) => !baseNodes.has(n))));
+    for (const row of sliRows(s, run.cmp)) {
+      const b = split.base.series.find((x) => x.id === row.seriesId);
+      const c = split.candidate.series.find((x) => x.id === row.candidateId);
+      const v = b && c ? { base: statValue(b, row.statistic), candidate: statValue(c, row.statistic) } : undefined;
+      if (v && Number.isFinite(v.base) && Number.isFinite(v.candidate)) out.set(rowKey(row), [...(out.get(rowKey(row)) ?? []), v as { base: number; candidate: number }]);
+    }
+  }
+  return out;
+}
+
+const sd = (xs: readonly number[]): number => {
+  const m = xs.reduce((a, x) => a + x, 0) / xs.length;
+  return Math.sqrt(xs.reduce((a, x) => a + (x - m) ** 2, 0) / (xs.length - 1));
+};
+
+/**
+ * What pairing buys, from the paired A/A runs kept: the spread of a round's value from
+ * round to round (the drift a sequential A B B A must beat), beside the spread of the
+ * difference between the two sides measured in the same round (what the paired test sees).
+ */
+export async function pairedSpreadLines(runs: readonly MdeRun[]): Promise<string[]> {
+  const lines: string[] = [];
+  for (const s of MDE_SLIS) {
+    const byKey = new Map<string, { base: number; candidate: number }[][]>();
+    for (const r of runs.filter((x) => x.size === undefined && ofSuite(s, x.suite))) {
+      for (const [k, v] of await pairedRoundValues(r, s)) byKey.set(k, [...(byKey.get(k) ?? []), v]);
+    }
+    for (const [key, perRun] of byKey) {
+      // relative to each run's mean, so runs on different days compare
+      const level: number[] = [];
+      const diff: number[] = [];
+      for (const rounds of perRun) {
+        const m = rounds.reduce((a, r) => a + r.base + r.candidate, 0) / (2 * rounds.length);
+        for (const r of rounds) {
+          level.push((r.base + r.candidate) / 2 / m - 1);
+          diff.push((r.candidate - r.base) / m);
+        }
+      }
+      if (diff.length < 3) continue;
+      lines.push(
+        `ab: ${s.name} [${key}] paired A/A, ${perRun.length} runs (${diff.length} rounds): a round's level moves by sd ${(sd(level) * 100).toFixed(1)} % from round to round; the difference of its two sides, measured at once, by sd ${(sd(diff) * 100).toFixed(1)} % (largest ${(Math.max(...diff.map(Math.abs)) * 100).toFixed(1)} %)`,
       );
     }
   }

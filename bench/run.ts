@@ -13,7 +13,7 @@ import { benchConformance, benchNodes } from './nodes.bench.js';
 import { benchLabPaths, benchLoopback, table } from './overhead.bench.js';
 import { benchHollow, hollowLines } from './hollow.bench.js';
 import { benchKep3453, GATE, keyRows, KEP3453_VERSION, nat, rowTable } from './kep3453.bench.js';
-import { benchAbCalibrate, benchAbMde, calibrationTable, mdeLines, predictedMdeLines, readMdeRuns, type AbMdeFigures } from './ab-mde.bench.js';
+import { benchAbCalibrate, benchAbMde, calibrationTable, mdeLines, pairedSpreadLines, predictedMdeLines, readMdeRuns, type AbMdeFigures } from './ab-mde.bench.js';
 import { formatSize, MDE_MIN_RUNS, parseSize, tallyMde, type MdeRun } from '../src/report/mde.js';
 import { benchReport } from './report.bench.js';
 import { benchDefaultProfile } from './slo.bench.js';
@@ -211,6 +211,7 @@ async function printMde(runs: MdeRun[], failed: AbMdeFigures['failed']): Promise
   console.table(table);
   for (const l of lines) console.log(l);
   for (const l of await predictedMdeLines(runs)) console.log(l);
+  for (const l of await pairedSpreadLines(runs)) console.log(l);
   if (failed.length > 0) console.log(`ab: ${failed.length} run(s) ended without a verdict and are not tallied: ${failed.map((f) => `${f.run}/${f.label} exit ${f.exitCode ?? 'signal'}`).join(', ')}`);
 }
 if (want('ab-tally')) {

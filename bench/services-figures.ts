@@ -3,7 +3,7 @@
 // scrapes of its /metrics, and the table. No I/O here (services.bench.ts does it).
 import { counterValue, gaugeValue, histogram, type Families } from '../src/kube/prom-text.js';
 import { histogramDelta, histogramQuantile, type PromHistogram } from '../src/sli/prometheus.js';
-import { procStatField } from '../src/lab/control-plane/process.js';
+import { parseProcTicks } from '../src/lab/kube-proxy-cpu.js';
 
 export const CLIENTS = ['kit', 'client-go'] as const;
 export type BenchClient = (typeof CLIENTS)[number];
@@ -83,12 +83,8 @@ export function parseServicesArgs(args: readonly string[], env: Record<string, s
  * its waited-for children (kube-proxy's `nft` and `iptables-restore` runs count as its
  * own). */
 export function procStatTicks(stat: string): { ticks: number; startTicks: number } {
-  const f = (n: number): number => {
-    const v = Number(procStatField(stat, n));
-    if (!Number.isFinite(v)) throw new Error(`/proc/<pid>/stat has no field ${n}: ${stat.slice(0, 120)}`);
-    return v;
-  };
-  return { ticks: f(14) + f(15) + f(16) + f(17), startTicks: f(22) };
+  const t = parseProcTicks(stat);
+  return { ticks: t.selfTicks + t.childTicks, startTicks: t.startTicks };
 }
 
 /** The machine's busy ticks (every state but idle and iowait) from /proc/stat's `cpu` line. */

@@ -22,6 +22,7 @@ import { TIMEOUTS } from '../src/timeouts.js';
 import { waitFor, WaitTimeoutError } from '../src/wait-for.js';
 import { ensureBulkCreateGo } from './bulk-create-go.js';
 import { apiserverWindow, cpuGroup, cpuSeconds, filterFamilies, machineBusyTicks, procStatTicks, type CpuSnapshot, type RunFigures, type ServicesBenchArgs } from './services-figures.js';
+import { clockTicksPerSecond } from '../src/lab/kube-proxy-cpu.js';
 
 /** the API server's families the table reads (the full /metrics is megabytes) */
 export const METRIC_FAMILIES = [
@@ -120,7 +121,7 @@ export async function benchServices(a: ServicesBenchArgs, log: (line: string) =>
   const notes: string[] = [];
   // built before the lab is up: a cold build must not share the CPUs with a measured run
   const clientGo = await ensureBulkCreateGo({ onProgress: log });
-  const ticksPerSecond = Number((await execa('getconf', ['CLK_TCK'])).stdout.trim());
+  const ticksPerSecond = await clockTicksPerSecond();
   const dir = await mkdtemp(join(tmpdir(), 'ksli-bsvc-'));
   const stateDir = join(dir, 'lab');
   const out = process.env.BENCH_SERVICES_OUT;

@@ -1,5 +1,6 @@
 // kube-sli ab as a user runs it, A/A: the lab's own kube-proxy on both sides, one small
-// suite at a reduced workload, A B B A on one lab. Nothing may be flagged; the round
+// suite at a reduced workload, A B B A on one lab (and --paired: both at once, one per
+// node, first-packet latency). Nothing may be flagged; the round
 // reports record kube-proxy as it reports itself; the lab is gone afterwards. Needs Linux + root.
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -53,5 +54,40 @@ describe.skipIf(!!labSkipReason)('kube-sli ab', () => {
     expect(stateDir, 'ab names the lab it brought up').toBeDefined();
     expect((await listNetns()).filter((n) => !before.has(n) && n.startsWith(`ksli-lab-${defaultLabId(stateDir!)}-`))).toEqual([]);
     console.log(`A/A: ${cmp.rows.length} rows, ${cmp.rows.filter((x) => x.note?.includes('not counted')).length} pooled-only differences not counted (rounds overlap, or within their spread by the round t test); ${cmp.warnings.join(' | ')}`);
+  }, 45 * 60_000);
+
+  it('A/A --paired (both kube-proxies at once, one per node, swapped) flags nothing and compares each node\'s same-node connections', async () => {
+    const out = await mkdtemp(join(tmpdir(), 'ksli-ab-out-'));
+    dirs.push(out);
+    const before = new Set(await listNetns());
+    const r = await execa(process.execPath, [KUBE_SLI, 'ab', '--base', 'lab', '--candidate', 'lab', '--paired', '--out-dir', out, 'suites/first-packet-latency.slo.test.ts'], {
+      env: childEnv({ ...WORKLOAD, ...(process.env.SLI_TIMEOUT_FACTOR ? { SLI_TIMEOUT_FACTOR: process.env.SLI_TIMEOUT_FACTOR } : {}) }),
+      extendEnv: false,
+      reject: false,
+      all: true,
+      timeout: 40 * 60_000,
+    });
+    const all = String(r.all ?? '');
+    expect(r.exitCode, all.slice(-4000)).toBe(0);
+    // the default: 4 runs, base on node0, node1, node1, node0
+    expect((await readdir(join(out, 'rounds'))).sort()).toEqual(['01-paired', '02-paired', '03-paired', '04-paired']);
+    expect(all).toMatch(/swapped to base on node0, candidate on node1 in [\d.]+ s/);
+    expect(all).toMatch(/swapped to base on node1, candidate on node0 in [\d.]+ s/);
+    // each round measured both nodes' same-node connections, as their own series
+    const doc = await readReport(join(out, 'rounds', '01-paired', 'report.json'));
+    const byNode = doc.series.filter((s) => s.labels.clientNode !== undefined).map((s) => `${s.labels.clientNode} ${s.labels.path}`);
+    expect(byNode.sort()).toEqual(['node0 same-node', 'node1 same-node']);
+    expect(doc.series.filter((s) => s.labels.clientNode !== undefined).every((s) => s.summary.count > 50)).toBe(true);
+    expect(doc.environment.extra?.['kubeProxy.flags']).toMatch(/node0: .*kube-proxy/);
+    const cmp = JSON.parse(await readFile(join(out, 'compare.json'), 'utf8')) as ComparisonDocument;
+    // only the series one node's dataplane owns are compared
+    expect(cmp.rows.map((x) => x.seriesId)).toContain('first_packet_latency_seconds{source="capture",path="same-node",services="100"}');
+    expect(cmp.rows.every((x) => x.seriesId.includes('path="same-node"'))).toBe(true);
+    expect(cmp.regressions, JSON.stringify(cmp.rows.filter((x) => x.verdict === 'regression'), null, 1)).toBe(0);
+    expect(cmp.warnings.join('\n')).toMatch(/4 paired runs \(both sides at once; base on node half 0 1 1 0\)/);
+    const stateDir = /lab up \([^)]*\) in (\S+) with/.exec(all)?.[1];
+    expect(stateDir, 'ab names the lab it brought up').toBeDefined();
+    expect((await listNetns()).filter((n) => !before.has(n) && n.startsWith(`ksli-lab-${defaultLabId(stateDir!)}-`))).toEqual([]);
+    console.log(`A/A paired: ${cmp.rows.map((x) => `${x.statistic} ${x.change === null ? '-' : (x.change * 100).toFixed(1)} % (${x.verdict})`).join(', ')}`);
   }, 45 * 60_000);
 });

@@ -74,9 +74,11 @@ describe('loadRunConfig', () => {
   });
 
   it('environment knobs, with their source recorded', () => {
-    const c = loadRunConfig({ SLI_PROFILE: 'strict', SERVICES: '100,10000', CLIENTS: '4', CONN_PER_CLIENT: '500', CLIENT_CONCURRENCY: '2', SLI_KEEP: '1' });
+    const c = loadRunConfig({ SLI_PROFILE: 'strict', SERVICES: '100,10000', CLIENTS: '4', CONN_PER_CLIENT: '500', CLIENT_CONCURRENCY: '2', SLI_KEEP: '1', SLI_BY_CLIENT_NODE: '1' });
     expect(c.profile).toBe('strict');
-    expect(c.workload).toMatchObject({ services: [100, 10000], clients: 4, connPerClient: 500, clientConcurrency: 2, keep: true });
+    expect(c.workload).toMatchObject({ services: [100, 10000], clients: 4, connPerClient: 500, clientConcurrency: 2, keep: true, byClientNode: true });
+    expect(c.sources['workload.byClientNode']).toBe('env SLI_BY_CLIENT_NODE');
+    expect(loadRunConfig({}).workload.byClientNode).toBe(false);
     expect(c.sources['workload.clients']).toBe('env CLIENTS');
   });
 
@@ -97,6 +99,7 @@ describe('loadRunConfig', () => {
         SERVICES: '100,abc',
         CLIENTS: '0',
         SLI_KEEP: 'maybe',
+        SLI_BY_CLIENT_NODE: 'yes',
         SLI_THRESHOLDS_FIRST_PACKET_LATENCY_SECONDS: 'p(101)<5ms',
         SLI_THRESHOLDS_NO_SUCH_SLI: 'p(99)<1s',
         SLI_MIN_SAMPLES_FIRST_PACKET_LATENCY_SECONDS: 'lots',
@@ -107,6 +110,7 @@ describe('loadRunConfig', () => {
     expect(text).toMatch(/env SERVICES="100,abc": "abc" not a positive integer/);
     expect(text).toMatch(/env CLIENTS="0": must be a positive integer/);
     expect(text).toMatch(/env SLI_KEEP="maybe": use 1 or 0/);
+    expect(text).toMatch(/env SLI_BY_CLIENT_NODE="yes": use 1 or 0/);
     expect(text).toMatch(/p\(101\)/);
     expect(text).toMatch(/unknown SLI "no_such_sli"/);
     expect(text).toMatch(/SLI_MIN_SAMPLES_FIRST_PACKET_LATENCY_SECONDS="lots"/);
