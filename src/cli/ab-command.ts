@@ -310,7 +310,7 @@ export async function abCommand(argv: string[]): Promise<number> {
     log(`lab up (${a.proxyMode}, ${a.nodes} nodes) in ${stateDir} with the base kube-proxy`);
     await labUp({ stateDir, proxyMode: a.proxyMode, nodes: a.nodes, ports: await freeControlPlanePorts(), kubeProxy: sides.base, onProgress: (m) => log(m) });
     let current = 'base';
-    const order = a.paired ? pairedPlan(a.rounds, ((await readLabState(stateDir))?.nodes ?? []).map((n) => n.name), sides) : runOrder(a.rounds).map((side) => ({ side, what: side, choice: sides[side] }) as RunPlan);
+    const order = a.paired ? pairedPlan(a.rounds, ((await readLabState(stateDir))?.nodes ?? []).map((n) => n.name), sides) : runOrder(a.rounds).map((side) => ({ side, what: side, choice: sides[side] }));
     for (const [i, run] of order.entries()) {
       if (interrupted) throw new Error('interrupted');
       if (run.what !== current) {

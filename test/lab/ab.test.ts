@@ -24,21 +24,27 @@ afterAll(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
 
+/** kube-sli ab A/A (the lab's kube-proxy on both sides) as a user runs it; it must exit 0. */
+async function runAb(args: string[]): Promise<{ out: string; before: Set<string>; all: string }> {
+  const out = await mkdtemp(join(tmpdir(), 'ksli-ab-out-'));
+  dirs.push(out);
+  const before = new Set(await listNetns());
+  const r = await execa(process.execPath, [KUBE_SLI, 'ab', '--base', 'lab', '--candidate', 'lab', '--out-dir', out, ...args], {
+    // the parent's deadline scaling (a loaded machine) applies to the lab ab brings up
+    env: childEnv({ ...WORKLOAD, ...(process.env.SLI_TIMEOUT_FACTOR ? { SLI_TIMEOUT_FACTOR: process.env.SLI_TIMEOUT_FACTOR } : {}) }),
+    extendEnv: false,
+    reject: false,
+    all: true,
+    timeout: 40 * 60_000,
+  });
+  const all = String(r.all ?? '');
+  expect(r.exitCode, all.slice(-4000)).toBe(0);
+  return { out, before, all };
+}
+
 describe.skipIf(!!labSkipReason)('kube-sli ab', () => {
   it('A/A (the same kube-proxy on both sides, A B B A) flags nothing', async () => {
-    const out = await mkdtemp(join(tmpdir(), 'ksli-ab-out-'));
-    dirs.push(out);
-    const before = new Set(await listNetns());
-    const r = await execa(process.execPath, [KUBE_SLI, 'ab', '--base', 'lab', '--candidate', 'lab', '--rounds', '2', '--proxy-mode', 'nftables', '--out-dir', out, SUITE], {
-      // the parent's deadline scaling (a loaded machine) applies to the lab ab brings up
-      env: childEnv({ ...WORKLOAD, ...(process.env.SLI_TIMEOUT_FACTOR ? { SLI_TIMEOUT_FACTOR: process.env.SLI_TIMEOUT_FACTOR } : {}) }),
-      extendEnv: false,
-      reject: false,
-      all: true,
-      timeout: 40 * 60_000,
-    });
-    const all = String(r.all ?? '');
-    expect(r.exitCode, all.slice(-4000)).toBe(0);
+    const { out, before, all } = await runAb(['--rounds', '2', '--proxy-mode', 'nftables', SUITE]);
     const cmp = JSON.parse(await readFile(join(out, 'compare.json'), 'utf8')) as ComparisonDocument;
     expect(cmp.rows.length).toBeGreaterThan(0);
     expect(cmp.regressions, JSON.stringify(cmp.rows.filter((x) => x.verdict === 'regression'), null, 1)).toBe(0);
@@ -57,18 +63,7 @@ describe.skipIf(!!labSkipReason)('kube-sli ab', () => {
   }, 45 * 60_000);
 
   it('A/A --paired (both kube-proxies at once, one per node, swapped) flags nothing and compares each node\'s same-node connections', async () => {
-    const out = await mkdtemp(join(tmpdir(), 'ksli-ab-out-'));
-    dirs.push(out);
-    const before = new Set(await listNetns());
-    const r = await execa(process.execPath, [KUBE_SLI, 'ab', '--base', 'lab', '--candidate', 'lab', '--paired', '--out-dir', out, 'suites/first-packet-latency.slo.test.ts'], {
-      env: childEnv({ ...WORKLOAD, ...(process.env.SLI_TIMEOUT_FACTOR ? { SLI_TIMEOUT_FACTOR: process.env.SLI_TIMEOUT_FACTOR } : {}) }),
-      extendEnv: false,
-      reject: false,
-      all: true,
-      timeout: 40 * 60_000,
-    });
-    const all = String(r.all ?? '');
-    expect(r.exitCode, all.slice(-4000)).toBe(0);
+    const { out, before, all } = await runAb(['--paired', 'suites/first-packet-latency.slo.test.ts']);
     // the default: 4 runs, base on node0, node1, node1, node0
     expect((await readdir(join(out, 'rounds'))).sort()).toEqual(['01-paired', '02-paired', '03-paired', '04-paired']);
     expect(all).toMatch(/swapped to base on node0, candidate on node1 in [\d.]+ s/);

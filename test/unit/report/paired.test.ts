@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { pairedOrder, pairedPlan, parseAbArgs } from '../../../src/cli/ab-command.js';
-import { UsageError } from '../../../src/cli/exit-codes.js';
+import { EXIT, UsageError } from '../../../src/cli/exit-codes.js';
+import { main } from '../../../src/cli/run.js';
 import type { KubeProxyChoice } from '../../../src/lab/kube-proxy-choice.js';
 import { splitPairedRound } from '../../../src/report/paired.js';
 import { pairedT, roundCheck, roundsAgree, roundTTest } from '../../../src/report/rounds.js';
@@ -25,6 +26,17 @@ describe('kube-sli ab --paired arguments and plan', () => {
     expect(() => parseAbArgs(['--base', 'lab', '--candidate', 'lab', '--paired', '--rounds', '3'])).toThrow(UsageError);
     expect(() => parseAbArgs(['--base', 'lab', '--candidate', 'lab', '--paired', '--rounds', '3'])).toThrow(/must be even/);
     expect(() => parseAbArgs(['--base', 'lab', '--candidate', 'lab', '--paired', '--nodes', '3'])).toThrow(/--nodes 3 with --paired must be even/);
+  });
+  it('a suite that cannot split by node: exit 2 before anything starts, naming the one that can', async () => {
+    const errs: string[] = [];
+    const orig = console.error;
+    console.error = (m: string) => void errs.push(m);
+    try {
+      expect(await main(['ab', '--base', 'lab', '--candidate', 'lab', '--paired', 'suites/programming-latency.slo.test.ts'])).toBe(EXIT.invalidConfig);
+    } finally {
+      console.error = orig;
+    }
+    expect(errs.join('\n')).toMatch(/suites\/programming-latency\.slo\.test\.ts: --paired measures only suites\/first-packet-latency\.slo\.test\.ts .*run this suite without --paired/);
   });
   it('every node runs each side equally often, in the A B B A pattern', () => {
     expect(pairedOrder(4)).toEqual([0, 1, 1, 0]);
