@@ -21,12 +21,12 @@
 //   the base (rules=0): deletes the table, so each swap of ab removes or installs it.
 // The table lives in the lab's node namespaces only; lab down deletes them with it.
 // `--version` / `--help` / `--write-config-to` pass straight through (ab checks the binary).
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { PAIRED_SUITES, pairedOrder, suiteEnv } from '../src/cli/ab-command.js';
-import { CLIENT_NODE_LABEL, splitPairedRound } from '../src/report/paired.js';
+import { PAIRED_SUITES, suiteEnv } from '../src/cli/ab-command.js';
+import { CLIENT_NODE_LABEL, pairedOrder, splitPairedRound } from '../src/report/paired.js';
 import { findBinaries, repoRoot } from '../src/lab/binaries.js';
 import { freeControlPlanePorts } from '../src/lab/control-plane/index.js';
 import { resolveKubeProxy, type KubeProxyChoice } from '../src/lab/kube-proxy-choice.js';
@@ -52,7 +52,8 @@ import {
   type MdeSli,
   type RowTally,
 } from '../src/report/mde.js';
-import type { ComparisonDocument } from '../src/report/types.js';
+import { compareRounds } from '../src/report/rounds.js';
+import type { ComparisonDocument, ReportDocument } from '../src/report/types.js';
 
 /** The nftables script of rules=N (N = 0: only removes the table). */
 export function slowRules(n: number): string {
@@ -306,25 +307,55 @@ export async function predictedMdeLines(runs: readonly MdeRun[]): Promise<string
   return lines;
 }
 
-/** Per paired run: each round's value of the row on each side (rounds/NN-paired/report.json split as ab split it). */
-async function pairedRoundValues(run: MdeRun, s: MdeSli): Promise<Map<string, { base: number; candidate: number }[]>> {
-  const out = new Map<string, { base: number; candidate: number }[]>();
-  if (!run.dir) return out;
-  const roundsDir = join(run.dir, 'rounds');
+/** A paired run's rounds split into the two sides, as ab split them (base on the half pairedOrder names). */
+async function pairedSides(runDir: string): Promise<{ base: ReportDocument[]; candidate: ReportDocument[] } | undefined> {
+  const roundsDir = join(runDir, 'rounds');
   const names = (await readdir(roundsDir).catch(() => [] as string[])).filter((n) => /^\d+-paired$/.test(n)).sort();
+  if (names.length === 0) return undefined;
   const order = pairedOrder(names.length);
+  const out = { base: [] as ReportDocument[], candidate: [] as ReportDocument[] };
   for (const [i, name] of names.entries()) {
-    const doc = await readReport(join(roundsDir, name, 'report.json')).catch(() => undefined);
-    if (!doc) return new Map();
+    const doc = await readReport(join(roundsDir, name, 'report.json'));
     const nodes = [...new Set(doc.series.map((x) => x.labels[CLIENT_NODE_LABEL]).filter((n): n is string => n !== undefined))].sort();
     const baseNodes = new Set(nodes.filter((_, j) => j % 2 === order[i]));
     const split = splitPairedRound(doc, baseNodes, new Set(nodes.filter((n) => !baseNodes.has(n))));
-    for (const row of sliRows(s, run.cmp)) {
-      const b = split.base.series.find((x) => x.id === row.seriesId);
-      const c = split.candidate.series.find((x) => x.id === row.candidateId);
-      const v = b && c ? { base: statValue(b, row.statistic), candidate: statValue(c, row.statistic) } : undefined;
-      if (v && Number.isFinite(v.base) && Number.isFinite(v.candidate)) out.set(rowKey(row), [...(out.get(rowKey(row)) ?? []), v as { base: number; candidate: number }]);
-    }
+    out.base.push(split.base);
+    out.candidate.push(split.candidate);
+  }
+  return out;
+}
+
+/**
+ * Judges a kept paired run again with this code (its rounds hold every sample), keeping
+ * what ab wrote then as compare.recorded.json: for runs made before a change to the
+ * paired test, so the figures are those of the gate as it now ships. Returns false when
+ * the run has no paired rounds.
+ */
+export async function rejudgePairedRun(runDir: string): Promise<boolean> {
+  const sides = await pairedSides(runDir);
+  if (!sides) return false;
+  const recordedPath = join(runDir, 'compare.recorded.json');
+  const recorded = JSON.parse(await readFile(await stat(recordedPath).then(() => recordedPath, () => join(runDir, 'compare.json')), 'utf8')) as ComparisonDocument;
+  const cmp = compareRounds(sides.base, sides.candidate, { tolerance: recorded.tolerance, baseName: recorded.base.name, candidateName: recorded.candidate.name }, 'paired');
+  cmp.warnings.push(...recorded.warnings.filter((w) => w.startsWith('NOTE:')), `NOTE: judged again from the kept rounds by the paired test of ${new Date().toISOString().slice(0, 10)} (node effect removed); ab's own verdict is in compare.recorded.json`);
+  await writeFile(recordedPath, `${JSON.stringify(recorded, null, 2)}\n`);
+  await writeFile(join(runDir, 'compare.json'), `${JSON.stringify(cmp, null, 2)}\n`);
+  return true;
+}
+
+/** Per paired run: each round's value of the row on each side. */
+async function pairedRoundValues(run: MdeRun, s: MdeSli): Promise<Map<string, { base: number; candidate: number }[]>> {
+  const out = new Map<string, { base: number; candidate: number }[]>();
+  const sides = run.dir ? await pairedSides(run.dir).catch(() => undefined) : undefined;
+  if (!sides) return out;
+  for (const row of sliRows(s, run.cmp)) {
+    const values = sides.base.map((b, i) => {
+      const bs = b.series.find((x) => x.id === row.seriesId);
+      const cs = sides.candidate[i]!.series.find((x) => x.id === row.candidateId);
+      return { base: bs ? statValue(bs, row.statistic) : null, candidate: cs ? statValue(cs, row.statistic) : null };
+    });
+    const ok = (v: { base: number | null; candidate: number | null }): v is { base: number; candidate: number } => v.base !== null && v.candidate !== null && Number.isFinite(v.base) && Number.isFinite(v.candidate);
+    if (values.every(ok)) out.set(rowKey(row), values);
   }
   return out;
 }

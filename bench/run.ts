@@ -1,6 +1,6 @@
 // `npm run bench`: throughput and memory figures of the measurement core and reports.
 // Printed, not asserted: a shared 2-core VM makes timings a figure to read, not a gate.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchAgentMemory } from './agent-memory.bench.js';
@@ -13,7 +13,7 @@ import { benchConformance, benchNodes } from './nodes.bench.js';
 import { benchLabPaths, benchLoopback, table } from './overhead.bench.js';
 import { benchHollow, hollowLines } from './hollow.bench.js';
 import { benchKep3453, GATE, keyRows, KEP3453_VERSION, nat, rowTable } from './kep3453.bench.js';
-import { benchAbCalibrate, benchAbMde, calibrationTable, mdeLines, pairedSpreadLines, predictedMdeLines, readMdeRuns, type AbMdeFigures } from './ab-mde.bench.js';
+import { benchAbCalibrate, benchAbMde, calibrationTable, mdeLines, pairedSpreadLines, predictedMdeLines, readMdeRuns, rejudgePairedRun, type AbMdeFigures } from './ab-mde.bench.js';
 import { formatSize, MDE_MIN_RUNS, parseSize, tallyMde, type MdeRun } from '../src/report/mde.js';
 import { benchReport } from './report.bench.js';
 import { benchDefaultProfile } from './slo.bench.js';
@@ -24,7 +24,7 @@ import { DEFAULT_BULK_CONCURRENCY } from '../src/kube/bulk.js';
 const only = process.argv.slice(2);
 // the lab benchmark brings up real clusters and programs 10,000 Services per proxy mode
 // (~10 min each on 2 cores): it runs only when asked for, `npm run bench -- lab [N]`
-const OPT_IN = new Set(['lab', 'nodes', 'conformance', 'network-ready', 'overhead', 'hollow', 'kep3453', 'ab', 'ab-calibrate', 'ab-tally']);
+const OPT_IN = new Set(['lab', 'nodes', 'conformance', 'network-ready', 'overhead', 'hollow', 'kep3453', 'ab', 'ab-calibrate', 'ab-tally', 'ab-rejudge']);
 const want = (name: string): boolean => (only.length === 0 ? !OPT_IN.has(name) : only.includes(name));
 const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
 
@@ -213,6 +213,17 @@ async function printMde(runs: MdeRun[], failed: AbMdeFigures['failed']): Promise
   for (const l of await predictedMdeLines(runs)) console.log(l);
   for (const l of await pairedSpreadLines(runs)) console.log(l);
   if (failed.length > 0) console.log(`ab: ${failed.length} run(s) ended without a verdict and are not tallied: ${failed.map((f) => `${f.run}/${f.label} exit ${f.exitCode ?? 'signal'}`).join(', ')}`);
+}
+if (want('ab-rejudge')) {
+  // `npm run bench -- ab-rejudge <dir…>`: the paired runs an ab bench kept, judged again by this code (ab's own verdicts kept as compare.recorded.json)
+  const dirs = only.filter((a) => a !== 'ab-rejudge');
+  if (dirs.length === 0) throw new Error('ab-rejudge needs the directories ab benches kept their runs in (their AB_MDE_OUT): npm run bench -- ab-rejudge <dir…>');
+  for (const d of dirs) {
+    const subs = (await readdir(d, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => join(d, e.name)).sort();
+    let n = 0;
+    for (const sub of subs) if (await stat(join(sub, 'compare.json')).then(() => rejudgePairedRun(sub), () => false)) n++;
+    console.log(`ab-rejudge: ${n} paired run(s) in ${d} judged again`);
+  }
 }
 if (want('ab-tally')) {
   // `npm run bench -- ab-tally <dir…>`: the figures of the runs `ab` benches kept in AB_MDE_OUT (also ones stopped early), tallied together

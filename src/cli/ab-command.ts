@@ -15,7 +15,7 @@ import { execa, type ResultPromise } from 'execa';
 import { renderComparisonHtml, renderComparisonMarkdown, renderComparisonText } from '../../reporters/render/index.js';
 import { DEFAULT_TOLERANCE, parseTolerance } from '../report/compare.js';
 import { readReport, writeTextFile } from '../report/io.js';
-import { splitPairedRound } from '../report/paired.js';
+import { pairedOrder, splitPairedRound } from '../report/paired.js';
 import { compareRounds } from '../report/rounds.js';
 import type { ComparisonDocument, ReportDocument } from '../report/types.js';
 import { findBinaries, repoRoot } from '../lab/binaries.js';
@@ -167,14 +167,6 @@ export function parseAbArgs(argv: string[]): AbArgs {
     ...(v.test !== undefined ? { test: v.test } : {}),
     help,
   };
-}
-
-/**
- * Paired runs: which half of the nodes (sorted by name) runs base in each run, 0 (even
- * indices) or 1 (odd), as A B B A orders the sequential rounds: 0 1 1 0 0 1 1 0 …
- */
-export function pairedOrder(rounds: number): (0 | 1)[] {
-  return Array.from({ length: rounds }, (_, i) => ([0, 1, 1, 0] as const)[i % 4]!);
 }
 
 /** The order of runs: A B B A A B B A … (rounds runs per side). */
@@ -370,7 +362,7 @@ export async function abCommand(argv: string[]): Promise<number> {
   const label = (side: 'base' | 'candidate') => `${side}: kube-proxy ${sides[side].version}${sides[side].args.length ? ` ${sides[side].args.join(' ')}` : ''} (${a.rounds} round${a.rounds > 1 ? 's' : ''})`;
   const cmp = compareRounds(reports.base, reports.candidate, { tolerance: a.tolerance, baseName: label('base'), candidateName: label('candidate') }, a.paired ? 'paired' : 'sequential');
   const design = a.paired
-    ? `${a.rounds} paired runs (both sides at once; base on node half ${pairedOrder(a.rounds).join(' ')}), ${((Date.now() - t0) / 60_000).toFixed(1)} min; a change counts only when every run's difference has the same sign`
+    ? `${a.rounds} paired runs (both sides at once; base on node half ${pairedOrder(a.rounds).join(' ')}), ${((Date.now() - t0) / 60_000).toFixed(1)} min; a change counts only when every swap (two runs, each node once on each side) moves the same way`
     : `${a.rounds} round(s) per side, order ${runOrder(a.rounds).map((s) => (s === 'base' ? 'A' : 'B')).join(' ')}, ${((Date.now() - t0) / 60_000).toFixed(1)} min; a change counts only when every round agrees`;
   cmp.warnings.push(`NOTE: ${design}`);
   await writeTextFile(join(a.outDir, 'compare.md'), renderComparisonMarkdown(cmp));

@@ -6,6 +6,15 @@ import { definition } from './notes.js';
 import { buildSeries, seriesId } from './series.js';
 import type { Labels, ReportDocument, SeriesRecord } from './types.js';
 
+/**
+ * Paired runs: which half of the nodes (sorted by name) runs base in each run, 0 (even
+ * indices) or 1 (odd), as A B B A orders the sequential rounds: 0 1 1 0 0 1 1 0 … Each
+ * two runs in a row form a swap: every node once on each side.
+ */
+export function pairedOrder(rounds: number): (0 | 1)[] {
+  return Array.from({ length: rounds }, (_, i) => ([0, 1, 1, 0] as const)[i % 4]!);
+}
+
 /** The label that names the node whose dataplane a series measured. */
 export const CLIENT_NODE_LABEL = 'clientNode';
 

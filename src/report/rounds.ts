@@ -19,13 +19,19 @@
 //    "significant" by the pooled bootstrap, and ordering alone (p = 1/6 per row) lets one
 //    of several rows through by chance. A row counts only when all three agree.
 // Paired rounds (kube-sli ab --paired): each round measured base and candidate at once, on
-// different nodes, so the round is a pair and its difference (candidate − base) the
-// observation: "every round agrees" means every difference has the same sign, and the t
-// test is the paired one (df = rounds − 1). The machine's drift between rounds, which both
-// sides share within a round, drops out of the difference.
+// different nodes, so the round is a pair and its difference d (candidate − base) the
+// observation; the machine's drift between rounds, which both sides share within a round,
+// drops out of it. But the nodes differ a little (on the lab, one node's same-node p50 sat
+// 0.3-5.8 % above the other's in every round of an A/A run), and the node under the
+// candidate alternates (pairedOrder), so d = Δ + s·δ + ε with s = ±1 known: the t test
+// estimates the node effect δ beside Δ (least squares; balanced runs make the two
+// estimates independent: Δ̂ = mean d, δ̂ = mean s·d) and tests Δ̂ against the residual spread,
+// df = rounds − 2. "Every round agrees" becomes: every swap (two runs in a row, each node
+// once on each side, so δ cancels) moves the same way.
 import tQuantile from '@stdlib/stats-base-dists-t-quantile';
 import { mean } from '../sli/index.js';
 import { compareReports, statValue } from './compare.js';
+import { pairedOrder } from './paired.js';
 import { buildSeries } from './series.js';
 import type { CompareOptions, ComparedStatistic, ComparisonDocument, ComparisonRow, ReportDocument, SeriesRecord } from './types.js';
 
@@ -98,13 +104,16 @@ function complete(v: RoundValues, design: RoundDesign): { b: number[]; c: number
 
 /**
  * Every candidate round on the worse (or better) side of every base round; paired, every
- * round's candidate on that side of the same round's base.
+ * swap's mean difference on that side (runs 1-2, 3-4, …: each node once on each side).
  */
 export function roundsAgree(v: RoundValues, candidateHigher: boolean, design: RoundDesign = 'sequential'): boolean {
   const x = complete(v, design);
   if (!x) return false;
   const { b, c } = x;
-  if (design === 'paired') return c.every((ci, i) => (candidateHigher ? ci > b[i]! : ci < b[i]!));
+  if (design === 'paired') {
+    const swaps = swapMeans(b, c);
+    return swaps.length > 0 && swaps.every((m) => (candidateHigher ? m > 0 : m < 0));
+  }
   return candidateHigher ? Math.min(...c) > Math.max(...b) : Math.max(...c) < Math.min(...b);
 }
 
@@ -129,13 +138,32 @@ export function pooledT(base: readonly number[], candidate: readonly number[]): 
   return { t: se > 0 ? diff / se : diff === 0 ? 0 : Math.sign(diff) * Infinity, df };
 }
 
-/** The paired t of the rounds' differences (candidate − base, round by round); ±∞ for differences with no spread at all. */
-export function pairedT(base: readonly number[], candidate: readonly number[]): { t: number; df: number } {
+/** The mean difference (candidate − base) of each swap: runs 1-2, 3-4, … (a run left over forms none). */
+export function swapMeans(base: readonly number[], candidate: readonly number[]): number[] {
+  const out: number[] = [];
+  for (let i = 0; i + 1 < base.length; i += 2) out.push((candidate[i]! - base[i]! + candidate[i + 1]! - base[i + 1]!) / 2);
+  return out;
+}
+
+/**
+ * The paired t of the rounds' differences with the node effect removed: d_i = Δ + s_i·δ + ε_i,
+ * s_i = +1 when the candidate ran on the odd half of the nodes (pairedOrder 0), −1 on the
+ * even half. Needs balanced runs, at least 4 (pairedOrder's multiples of 4 are balanced;
+ * so are its other even counts), so the residual keeps 2 degrees of freedom. ±∞ for
+ * differences with no residual spread.
+ */
+export function pairedT(base: readonly number[], candidate: readonly number[]): { t: number; df: number; nodeEffect: number } {
   const d = candidate.map((c, i) => c - base[i]!);
-  const md = mean(d);
-  const sd = Math.sqrt(d.reduce((a, x) => a + (x - md) ** 2, 0) / (d.length - 1));
-  const se = sd / Math.sqrt(d.length);
-  return { t: se > 0 ? md / se : md === 0 ? 0 : Math.sign(md) * Infinity, df: d.length - 1 };
+  const s = pairedOrder(d.length).map((h) => (h === 0 ? 1 : -1));
+  if (d.length < 4 || s.reduce((a, x) => a + x, 0) !== 0) throw new RangeError(`pairedT needs an even number of paired runs, at least 4 (got ${d.length})`);
+  const delta = mean(d);
+  const nodeEffect = mean(d.map((x, i) => x * s[i]!));
+  const ss = d.reduce((a, x, i) => a + (x - delta - s[i]! * nodeEffect) ** 2, 0);
+  const df = d.length - 2;
+  const se = Math.sqrt(ss / df / d.length);
+  // a residual of rounding dust is no spread
+  const t = se > 1e-12 * Math.max(1, Math.abs(delta)) ? delta / se : delta === 0 ? 0 : Math.sign(delta) * Infinity;
+  return { t, df, nodeEffect };
 }
 
 /** |t| beyond this is significant at `confidence`, two-sided. */
@@ -149,6 +177,7 @@ export const tCritical = (confidence: number, df: number): number => tQuantile(1
 export function roundTTest(v: RoundValues, confidence: number, design: RoundDesign = 'sequential'): RoundTest | undefined {
   const x = complete(v, design);
   if (!x || x.b.length < 2 || x.c.length < 2) return undefined;
+  if (design === 'paired' && (x.b.length < 4 || x.b.length % 2 !== 0)) return undefined;
   const { t, df } = design === 'paired' ? pairedT(x.b, x.c) : pooledT(x.b, x.c);
   const critical = tCritical(confidence, df);
   return { t, df, critical, significant: Math.abs(t) > critical };
@@ -166,11 +195,12 @@ export function roundCheck(cmp: ComparisonDocument, base: readonly ReportDocumen
     const higher = (row.change ?? 0) > 0;
     const rounds = `base rounds ${fmt(v.base)}; candidate rounds ${fmt(v.candidate)}`;
     const dismiss = (why: string) => ({ ...row, significant: false, verdict: 'no-significant-change' as const, note: [row.note, `pooled samples said ${row.verdict}, but ${why}: round-to-round spread, not counted`].filter(Boolean).join('; ') });
-    if (!roundsAgree(v, higher, design)) return dismiss(design === 'paired' ? `the rounds' differences change sign (${rounds})` : `the rounds overlap (${rounds})`);
+    if (!roundsAgree(v, higher, design)) return dismiss(design === 'paired' ? `the swaps disagree (${rounds})` : `the rounds overlap (${rounds})`);
     const t = roundTTest(v, cmp.confidence, design);
     // a side with one round: its spread is unknown, the ordering check stands alone
-    if (t === undefined) return { ...row, note: [row.note, `every round agrees (${rounds}); a side has one round, so no round-level t test (run 2 or more rounds per side)`].filter(Boolean).join('; ') };
-    const how = design === 'paired' ? 'paired t of the rounds\' differences, ' : '';
+    const why = design === 'paired' ? 'fewer than 4 paired runs, so no round-level t test (run 4 or more, an even number)' : 'a side has one round, so no round-level t test (run 2 or more rounds per side)';
+    if (t === undefined) return { ...row, note: [row.note, `every round agrees (${rounds}); ${why}`].filter(Boolean).join('; ') };
+    const how = design === 'paired' ? 'paired t of the runs\' differences, node effect removed, ' : '';
     if (!t.significant) return dismiss(`the rounds differ by less than their own spread (${rounds}; ${how}${fmtT(t)})`);
     return { ...row, note: [row.note, `every round agrees (${rounds}; ${how}${fmtT(t)})`].filter(Boolean).join('; ') };
   });

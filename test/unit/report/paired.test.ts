@@ -3,11 +3,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { pairedOrder, pairedPlan, parseAbArgs } from '../../../src/cli/ab-command.js';
+import { pairedPlan, parseAbArgs } from '../../../src/cli/ab-command.js';
 import { EXIT, UsageError } from '../../../src/cli/exit-codes.js';
 import { main } from '../../../src/cli/run.js';
 import type { KubeProxyChoice } from '../../../src/lab/kube-proxy-choice.js';
-import { splitPairedRound } from '../../../src/report/paired.js';
+import { pairedOrder, splitPairedRound } from '../../../src/report/paired.js';
 import { pairedT, roundCheck, roundsAgree, roundTTest } from '../../../src/report/rounds.js';
 import { buildSeries } from '../../../src/report/series.js';
 import { compareReports } from '../../../src/report/compare.js';
@@ -78,16 +78,32 @@ describe('splitPairedRound', () => {
 });
 
 describe('the paired round-level test', () => {
-  it("paired t of the rounds' differences, df rounds − 1", () => {
-    // differences 1, 1.2, 0.8, 1: mean 1, sd √(0.08/3), t = 1 / (sd / 2)
+  it("paired t of the runs' differences with the node effect removed, df runs − 2", () => {
+    // differences 1, 1.2, 0.8, 1 with the candidate on node halves 1 0 0 1: Δ 1, node effect 0,
+    // residuals 0, 0.2, −0.2, 0: se = √(0.08 / 2 / 4) = 0.1, t = 10
     const r = pairedT([10, 20, 30, 40], [11, 21.2, 30.8, 41]);
-    expect(r.df).toBe(3);
-    expect(r.t).toBeCloseTo(1 / (Math.sqrt(0.08 / 3) / 2), 8);
+    expect(r.df).toBe(2);
+    expect(r.nodeEffect).toBeCloseTo(0, 12);
+    expect(r.t).toBeCloseTo(10, 8);
     // the same values as two independent samples: the rounds' own spread drowns the shift
     expect(roundTTest({ base: [10, 20, 30, 40], candidate: [11, 21.2, 30.8, 41] }, 0.95)!.significant).toBe(false);
     expect(roundTTest({ base: [10, 20, 30, 40], candidate: [11, 21.2, 30.8, 41] }, 0.95, 'paired')!.significant).toBe(true);
   });
-  it('agreement is per pair: every candidate above its own round’s base', () => {
+  it('a node that is slower whoever runs there: its effect is estimated and removed, not taken for spread', () => {
+    // Δ = 1 and one node 3 slower: differences 4.1, −2, −2.1, 4 (candidate on the slow node in runs 1 and 4)
+    const base = [10, 10, 10, 10];
+    const cand = [14.1, 8, 7.9, 14];
+    const r = pairedT(base, cand);
+    expect(r.nodeEffect).toBeCloseTo(3.05, 10);
+    expect(r.t).toBeGreaterThan(20);
+    expect(roundTTest({ base, candidate: cand }, 0.95, 'paired')!.significant).toBe(true);
+    // each run alone would say the sides swap places; every swap (runs 1-2, 3-4) moves the same way
+    expect(roundsAgree({ base, candidate: cand }, true, 'paired')).toBe(true);
+    // fewer than 4 runs: no t test
+    expect(roundTTest({ base: [10, 10], candidate: [11, 11] }, 0.95, 'paired')).toBeUndefined();
+    expect(() => pairedT([1, 2], [2, 3])).toThrow(/at least 4/);
+  });
+  it('agreement is per swap: every two runs (each node once on each side) move the same way', () => {
     expect(roundsAgree({ base: [10, 20], candidate: [11, 21] }, true, 'paired')).toBe(true);
     // sequentially these overlap, paired they agree
     expect(roundsAgree({ base: [10, 20], candidate: [11, 21] }, true)).toBe(false);
@@ -101,11 +117,12 @@ describe('the paired round-level test', () => {
     const pooled = (ds: ReportDocument[]) => doc([series({ services: '100' }, ds.flatMap((d) => d.series[0]!.reservoir.values))]);
     const hit = roundCheck(compareReports(pooled(base), pooled(worse)), base, worse, 'paired');
     expect(hit.rows.find((r) => r.statistic === 'p50')!.verdict).toBe('regression');
-    expect(hit.rows.find((r) => r.statistic === 'p50')!.note).toMatch(/paired t of the rounds' differences/);
-    const mixed = mk([1.3, 1.1, 1.17, 1.43]);
+    expect(hit.rows.find((r) => r.statistic === 'p50')!.note).toMatch(/paired t of the runs' differences, node effect removed, t = 13\.\d\d, df 2, critical 4\.30/);
+    // the second swap moves the other way
+    const mixed = mk([1.8, 1.5, 0.8, 1.05]);
     const miss = roundCheck(compareReports(pooled(base), pooled(mixed)), base, mixed, 'paired');
     const row = miss.rows.find((r) => r.statistic === 'p50')!;
     expect(row.verdict).toBe('no-significant-change');
-    expect(row.note).toMatch(/differences change sign/);
+    expect(row.note).toMatch(/pooled samples said regression, but the swaps disagree/);
   });
 });
