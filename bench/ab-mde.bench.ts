@@ -308,7 +308,7 @@ export async function predictedMdeLines(runs: readonly MdeRun[]): Promise<string
 }
 
 /** A paired run's rounds split into the two sides, as ab split them (base on the half pairedOrder names). */
-async function pairedSides(runDir: string): Promise<{ base: ReportDocument[]; candidate: ReportDocument[] } | undefined> {
+export async function pairedSides(runDir: string): Promise<{ base: ReportDocument[]; candidate: ReportDocument[] } | undefined> {
   const roundsDir = join(runDir, 'rounds');
   const names = (await readdir(roundsDir).catch(() => [] as string[])).filter((n) => /^\d+-paired$/.test(n)).sort();
   if (names.length === 0) return undefined;
