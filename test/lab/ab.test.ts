@@ -83,6 +83,6 @@ describe.skipIf(!!labSkipReason)('kube-sli ab', () => {
     const stateDir = /lab up \([^)]*\) in (\S+) with/.exec(all)?.[1];
     expect(stateDir, 'ab names the lab it brought up').toBeDefined();
     expect((await listNetns()).filter((n) => !before.has(n) && n.startsWith(`ksli-lab-${defaultLabId(stateDir!)}-`))).toEqual([]);
-    console.log(`A/A paired: ${cmp.rows.map((x) => `${x.statistic} ${x.change === null ? '-' : (x.change * 100).toFixed(1)} % (${x.verdict})`).join(', ')}`);
+    console.log(`A/A paired: ${cmp.rows.map((x) => `${x.statistic} ${x.relativeChange === null ? '-' : (x.relativeChange * 100).toFixed(1)} % (${x.verdict})`).join(', ')}`);
   }, 45 * 60_000);
 });
