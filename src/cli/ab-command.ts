@@ -294,8 +294,10 @@ export async function abCommand(argv: string[]): Promise<number> {
     log(`${sig}: stopping the suites and taking the lab down`);
     child?.kill('SIGTERM');
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  // on, not once: execa's signal-exit re-raises a signal that no other listener is left to
+  // handle, and a once-listener is gone by then (SIGTERM during lab up killed ab, lab left up)
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const reports: Record<'base' | 'candidate', ReportDocument[]> = { base: [], candidate: [] };
   const t0 = Date.now();
   try {
