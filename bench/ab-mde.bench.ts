@@ -26,7 +26,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { PAIRED_SUITES, suiteEnv } from '../src/cli/ab-command.js';
-import { CLIENT_NODE_LABEL, pairedOrder, splitPairedRound } from '../src/report/paired.js';
+import { CLIENT_NODE_LABEL, nodeHalves, pairedOrder, splitPairedRound } from '../src/report/paired.js';
 import { findBinaries, repoRoot } from '../src/lab/binaries.js';
 import { freeControlPlanePorts } from '../src/lab/control-plane/index.js';
 import { resolveKubeProxy, type KubeProxyChoice } from '../src/lab/kube-proxy-choice.js';
@@ -316,9 +316,8 @@ export async function pairedSides(runDir: string): Promise<{ base: ReportDocumen
   const out = { base: [] as ReportDocument[], candidate: [] as ReportDocument[] };
   for (const [i, name] of names.entries()) {
     const doc = await readReport(join(roundsDir, name, 'report.json'));
-    const nodes = [...new Set(doc.series.map((x) => x.labels[CLIENT_NODE_LABEL]).filter((n): n is string => n !== undefined))].sort();
-    const baseNodes = new Set(nodes.filter((_, j) => j % 2 === order[i]));
-    const split = splitPairedRound(doc, baseNodes, new Set(nodes.filter((n) => !baseNodes.has(n))));
+    const halves = nodeHalves([...new Set(doc.series.map((x) => x.labels[CLIENT_NODE_LABEL]).filter((n): n is string => n !== undefined))], order[i]!);
+    const split = splitPairedRound(doc, halves.base, halves.candidate);
     out.base.push(split.base);
     out.candidate.push(split.candidate);
   }

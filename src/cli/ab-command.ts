@@ -15,7 +15,7 @@ import { execa, type ResultPromise } from 'execa';
 import { renderComparisonHtml, renderComparisonMarkdown, renderComparisonText } from '../../reporters/render/index.js';
 import { DEFAULT_TOLERANCE, parseTolerance } from '../report/compare.js';
 import { readReport, writeTextFile } from '../report/io.js';
-import { pairedOrder, splitPairedRound } from '../report/paired.js';
+import { nodeHalves, pairedOrder, splitPairedRound } from '../report/paired.js';
 import { compareRounds } from '../report/rounds.js';
 import type { ComparisonDocument, ReportDocument } from '../report/types.js';
 import { findBinaries, repoRoot } from '../lab/binaries.js';
@@ -384,11 +384,9 @@ type RunPlan =
 
 /** The paired runs over the lab's nodes (sorted by name): base on the even or odd half, as pairedOrder says. */
 export function pairedPlan(rounds: number, nodeNames: readonly string[], sides: Record<'base' | 'candidate', KubeProxyChoice>): RunPlan[] {
-  const nodes = [...nodeNames].sort();
-  if (nodes.length < 2 || nodes.length % 2 !== 0) throw new Error(`a paired run needs an even number of nodes; the lab has ${nodes.length}`);
+  if (nodeNames.length < 2 || nodeNames.length % 2 !== 0) throw new Error(`a paired run needs an even number of nodes; the lab has ${nodeNames.length}`);
   return pairedOrder(rounds).map((half) => {
-    const baseNodes = new Set(nodes.filter((_, j) => j % 2 === half));
-    const candidateNodes = new Set(nodes.filter((n) => !baseNodes.has(n)));
+    const { base: baseNodes, candidate: candidateNodes } = nodeHalves(nodeNames, half);
     return {
       side: 'paired',
       what: `base on ${[...baseNodes].join(',')}, candidate on ${[...candidateNodes].join(',')}`,

@@ -20,7 +20,7 @@ import { isRecordedProcessAlive, logTail, stopRecordedProcess } from './control-
 import { LabError } from './control-plane/index.js';
 import { spawnKubeProxy, KUBE_PROXY_METRICS_PORT } from './kube-proxy.js';
 import type { KubeProxyChoice } from './kube-proxy-choice.js';
-import { kubeProxyRecord, labPaths, type OrchestratedState } from './lab.js';
+import { kubeProxyRecord, labPaths, type KubeProxyRecord, type OrchestratedState } from './lab.js';
 import { confineCpu, CPU_SHARES, nodeDaemonsCgroup } from './node/teardown.js';
 import type { NodePlan } from './network/plan.js';
 import { readLabState, stateLayout, updateLabState } from './state.js';
@@ -61,7 +61,7 @@ export async function swapKubeProxy(stateDir: string, which: NodeChoice, o: { on
     s.processes = s.processes.filter((p) => !gone.has(p.pid));
   });
   const started = [];
-  const byNode: Record<string, ReturnType<typeof kubeProxyRecord>> = {};
+  const byNode: Record<string, KubeProxyRecord> = {};
   for (const n of state.nodes) {
     const choice = choiceOf(n.name);
     // the same config as before: kubeconfig and cluster CIDR from the file lab up wrote

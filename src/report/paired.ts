@@ -15,6 +15,13 @@ export function pairedOrder(rounds: number): (0 | 1)[] {
   return Array.from({ length: rounds }, (_, i) => ([0, 1, 1, 0] as const)[i % 4]!);
 }
 
+/** The two halves of the nodes in a paired run: base on the even (half 0) or odd (1) indices of the names sorted. */
+export function nodeHalves(nodeNames: readonly string[], half: 0 | 1): { base: Set<string>; candidate: Set<string> } {
+  const nodes = [...nodeNames].sort();
+  const base = new Set(nodes.filter((_, j) => j % 2 === half));
+  return { base, candidate: new Set(nodes.filter((n) => !base.has(n))) };
+}
+
 /** The label that names the node whose dataplane a series measured. */
 export const CLIENT_NODE_LABEL = 'clientNode';
 
