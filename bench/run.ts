@@ -14,6 +14,7 @@ import { benchLabPaths, benchLoopback, table } from './overhead.bench.js';
 import { benchHollow, hollowLines } from './hollow.bench.js';
 import { benchKep3453, GATE, keyRows, KEP3453_VERSION, nat, rowTable } from './kep3453.bench.js';
 import { benchAbCalibrate, benchAbMde, calibrationTable, mdeLines, pairedSpreadLines, predictedMdeLines, readMdeRuns, rejudgePairedRun, type AbMdeFigures } from './ab-mde.bench.js';
+import { PAIRED_DEFAULT_RUNS } from '../src/cli/ab-command.js';
 import { formatSize, MDE_MIN_RUNS, parseSize, tallyMde, type MdeRun } from '../src/report/mde.js';
 import { benchReport } from './report.bench.js';
 import { benchDefaultProfile } from './slo.bench.js';
@@ -250,7 +251,7 @@ if (want('ab')) {
     const keep = process.env.AB_MDE_OUT;
     const outDir = keep ?? (await mkdtemp(join(tmpdir(), 'ksli-mde-out-')));
     try {
-      console.log(`ab: kube-sli ab at its default rounds (${paired ? 'first-packet: --paired, 4 runs with both sides at once' : 'A B B A'}), ${pick === 'sizes' ? 'no' : runs} A/A run(s) per suite and ${pick === 'aa' ? 'no' : runs} run(s) per size (${sizes.map(formatSize).join(', ')}); workload from the environment`);
+      console.log(`ab: kube-sli ab at its default rounds (${paired ? `first-packet: --paired, ${PAIRED_DEFAULT_RUNS} runs with both sides at once` : 'A B B A'}), ${pick === 'sizes' ? 'no' : runs} A/A run(s) per suite and ${pick === 'aa' ? 'no' : runs} run(s) per size (${sizes.map(formatSize).join(', ')}); workload from the environment`);
       const r = await benchAbMde({ runs, sizes, outDir, onRun: (l) => console.log(l), ...(pick ? { only: pick } : {}), paired });
       await printMde(r.runs, r.failed);
       if (keep) console.log(`ab: every run kept in ${outDir}`);

@@ -20,8 +20,8 @@ const doc = (s: SeriesRecord[]): ReportDocument => ({ ...recorded, series: s });
 const ramp = (from: number, n: number, step = 1e-7): number[] => Array.from({ length: n }, (_, i) => from + i * step);
 
 describe('kube-sli ab --paired arguments and plan', () => {
-  it('defaults to 4 runs; odd runs or an odd number of nodes are refused', () => {
-    expect(parseAbArgs(['--base', 'lab', '--candidate', 'lab', '--paired'])).toMatchObject({ paired: true, rounds: 4 });
+  it('defaults to 6 runs; odd runs or an odd number of nodes are refused', () => {
+    expect(parseAbArgs(['--base', 'lab', '--candidate', 'lab', '--paired'])).toMatchObject({ paired: true, rounds: 6 });
     expect(parseAbArgs(['--base', 'lab', '--candidate', 'lab'])).toMatchObject({ paired: false, rounds: 2 });
     expect(() => parseAbArgs(['--base', 'lab', '--candidate', 'lab', '--paired', '--rounds', '3'])).toThrow(UsageError);
     expect(() => parseAbArgs(['--base', 'lab', '--candidate', 'lab', '--paired', '--rounds', '3'])).toThrow(/must be even/);
