@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { AgentConfigError, startAgent } from '../agent/agent.js';
 import { CidrError } from '../net/cidr.js';
 import { EXIT, UsageError } from './exit-codes.js';
+import { untilStopSignal } from '../stop-signal.js';
 
 export const AGENT_USAGE = `usage: kube-sli agent --service-cidr <cidr> [--service-cidr <cidr> ...] [options]
 
@@ -92,13 +93,12 @@ export async function agentCommand(argv: string[]): Promise<number> {
     throw e;
   }
   console.log(JSON.stringify({ listening: agent.url }));
-  await new Promise<void>((resolve) => {
-    const stop = (sig: string): void => {
+  await untilStopSignal(
+    (sig) => {
       process.stderr.write(`kube-sli agent: ${sig}, stopping collectors\n`);
-      void agent.stop().then(resolve);
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+      return agent.stop();
+    },
+    (sig) => process.stderr.write(`kube-sli agent: ${sig} again, still stopping collectors\n`),
+  );
   return EXIT.ok;
 }

@@ -5,6 +5,7 @@ import { CONFINE_ENV, ConfinementError, confineTo } from '../workload/confine.js
 import { CONTROL_TOKEN_ENV, CONTROL_TOKEN_HEADER, ControlAuthError, validateControlToken } from '../workload/control-auth.js';
 import { startLoadgen } from '../workload/loadgen.js';
 import { EXIT, UsageError } from './exit-codes.js';
+import { untilStopSignal } from '../stop-signal.js';
 
 export const LOADGEN_USAGE = `usage: kube-sli loadgen --allow-cidr <cidr> [--allow-cidr <cidr> ...] [--listen <host:port>]
 
@@ -74,13 +75,12 @@ export async function loadgenCommand(argv: string[]): Promise<number> {
     throw e;
   }
   console.log(JSON.stringify({ listening: loadgen.url }));
-  await new Promise<void>((resolve) => {
-    const stop = (sig: string): void => {
+  await untilStopSignal(
+    (sig) => {
       process.stderr.write(`kube-sli loadgen: ${sig}, stopping\n`);
-      void loadgen.close().then(resolve);
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+      return loadgen.close();
+    },
+    (sig) => process.stderr.write(`kube-sli loadgen: ${sig} again, still stopping\n`),
+  );
   return EXIT.ok;
 }

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { startApiserverRelays, startEgressProxy, planNetwork } from './network/index.js';
 import { readLabState, stateLayout } from './state.js';
 import { labPaths, type DaemonReady, type OrchestratedState } from './lab.js';
+import { untilStopSignal } from '../stop-signal.js';
 
 export interface RunningDaemon {
   ready: DaemonReady;
@@ -61,14 +62,13 @@ export async function runDaemon(stateDir: string): Promise<number> {
     process.stderr.write(`${new Date().toISOString()} lab-daemon: ${l}\n`);
   };
   const d = await startDaemon(stateDir, log);
-  await new Promise<void>((resolve) => {
-    const stop = (sig: string): void => {
+  await untilStopSignal(
+    (sig) => {
       log(`${sig}: stopping`);
-      void d.stop().then(resolve, resolve);
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-  });
+      return d.stop();
+    },
+    (sig) => log(`${sig} again: still stopping`),
+  );
   log('stopped');
   return 0;
 }
