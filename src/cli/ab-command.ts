@@ -275,6 +275,9 @@ export async function abCommand(argv: string[]): Promise<number> {
   // everything checked (and built) before the lab exists
   const files = await suiteFiles(a.suites, a.paired);
   if (a.test !== undefined) await checkTestPattern(a.test, files, log);
+  if (!a.paired && files.some((f) => f === join(repoRoot(), 'suites') || PAIRED_SUITES.some((p) => f === join(repoRoot(), p)))) {
+    log(`first-packet latency: rounds in turn measure A and B at different moments, and the machine's drift between them hides changes of tens of percent; run it alone with --paired to measure both at once (README: "Measured: first-packet p50 with --paired")`);
+  }
   const labArgv = async () => (await findBinaries({ onProgress: log })).argv['kube-proxy'];
   const sides: Record<'base' | 'candidate', KubeProxyChoice> = {} as Record<'base' | 'candidate', KubeProxyChoice>;
   try {

@@ -3,7 +3,7 @@
 // the SLO suites wrote.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { parseAbArgs, runOrder, testNames } from '../../../src/cli/ab-command.js';
 import { UsageError, EXIT } from '../../../src/cli/exit-codes.js';
 import { main } from '../../../src/cli/run.js';
@@ -51,6 +51,28 @@ describe('kube-sli ab arguments', () => {
       console.error = orig;
     }
     expect(errs.join('\n')).toMatch(/suite file suites\/no-such\.slo\.test\.ts does not exist/);
+  });
+  it('first-packet without --paired: a hint to measure both sides at once; with --paired, none', async () => {
+    const run = async (extra: string[]): Promise<{ code: number; err: string }> => {
+      const errs: string[] = [];
+      const spy = vi.spyOn(process.stderr, 'write').mockImplementation((m: string | Uint8Array) => errs.push(String(m)) > 0);
+      const orig = console.error;
+      console.error = (m: string) => void errs.push(m);
+      try {
+        // a base that is no kube-proxy: exit 2 right after the hint, nothing started
+        return { code: await main(['ab', '--base', '/nonexistent/kube-proxy', '--candidate', 'lab', ...extra, 'suites/first-packet-latency.slo.test.ts']), err: errs.join('') };
+      } finally {
+        console.error = orig;
+        spy.mockRestore();
+      }
+    };
+    const plain = await run([]);
+    expect(plain.code).toBe(EXIT.invalidConfig);
+    expect(plain.err).toMatch(/first-packet latency: rounds in turn measure A and B at different moments.*--paired/);
+    const paired = await run(['--paired']);
+    expect(paired.code).toBe(EXIT.invalidConfig);
+    expect(paired.err).toMatch(/nonexistent/);
+    expect(paired.err).not.toMatch(/rounds in turn/);
   });
   it('--test selects tests by full name (vitest -t); a pattern no test of the suite has: exit 2 naming its tests', async () => {
     expect(parseAbArgs(['--base', 'lab', '--candidate', 'lab', '--test', 'one more Service', 'suites/programming-latency.slo.test.ts']).test).toBe('one more Service');
