@@ -24,6 +24,9 @@ export default defineConfig({
           // groupOrder: unit first, then kernel alone, so no unit test competes for CPU
           // with a latency measurement
           sequence: { groupOrder: 0 },
+          // the bench tallies parse hundreds of recorded reports: over vitest's 5 s default
+          // on a busy 2-core machine (a bench running beside them), though nothing hung
+          testTimeout: 30_000,
         },
       },
       {
